@@ -1,0 +1,39 @@
+# smsseg — every target creates or refreshes .venv by itself.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DIR ?= demo
+DEMO_CUSTOMERS ?= 20000
+SEED ?= 42
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test lint bench clean
+
+help: ## Show this help
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create or refresh .venv with smsseg and its dev tools
+
+demo: $(STAMP) ## Run the main job on a generated dataset (DuckDB, local MLflow store)
+	$(BIN)/smsseg demo --out $(DEMO_DIR) --customers $(DEMO_CUSTOMERS) --seed $(SEED)
+
+test: $(STAMP) ## Run the test suite and the notebooks
+	$(BIN)/python -m pytest -n 2 --dist loadgroup tests
+	$(BIN)/python -m pytest -n 2 --nbmake notebooks
+
+lint: $(STAMP) ## Check style with ruff
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+bench: $(STAMP) ## Run the benchmarks (by hand; results go to benchmarks/results/)
+	$(BIN)/python benchmarks/run_all.py
+
+clean: ## Remove generated data, models and the MLflow store (keeps .venv)
+	rm -rf $(DEMO_DIR) models/* experiments/* && touch models/.gitkeep experiments/.gitkeep

@@ -1,0 +1,42 @@
+"""The ``smsseg`` Typer application and the error handling shared by every command."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import TypeVar
+
+import typer
+from rich.console import Console
+
+from smsseg.errors import SmssegError
+
+app = typer.Typer(
+    name="smsseg",
+    help="ML-driven customer segmentation and churn scoring for SMS marketing.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+F = TypeVar("F", bound=Callable)
+
+
+def handle_errors(func: F) -> F:
+    """Turn :class:`SmssegError` (bad input) into a plain message on stderr and exit code 1.
+
+    Programmer errors still raise with a traceback: they are bugs to fix, not input to correct.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except SmssegError as exc:
+            err_console.print(f"[bold red]error:[/] ", end="")
+            err_console.print(str(exc), markup=False, highlight=False)
+            raise typer.Exit(code=1) from None
+
+    return wrapper  # type: ignore[return-value]
