@@ -27,13 +27,22 @@ class DemoResult:
 def generate_and_load(out: Path, customers: int, seed: int) -> tuple[Path, Dataset]:
     """Step 1: generate the demo dataset and validate it."""
     data_dir = Path(out) / "data"
-    generate(data_dir, n_customers=customers, seed=seed, start=config.DEFAULT_START, end=config.DEFAULT_END,
-             progress=True)
+    generate(
+        data_dir,
+        n_customers=customers,
+        seed=seed,
+        start=config.DEFAULT_START,
+        end=config.DEFAULT_END,
+        progress=True,
+    )
     return data_dir, load(data_dir)
 
 
-def run_demo(out: str | Path = "demo", customers: int = config.DEFAULT_CUSTOMERS,
-             seed: int = config.DEFAULT_SEED) -> DemoResult:
+def run_demo(
+    out: str | Path = "demo",
+    customers: int = config.DEFAULT_CUSTOMERS,
+    seed: int = config.DEFAULT_SEED,
+) -> DemoResult:
     """Run the pipeline on a generated dataset under ``out``."""
     out = Path(out)
     data_dir, data = generate_and_load(out, customers, seed)

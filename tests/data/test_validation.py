@@ -42,36 +42,79 @@ def valid_tables() -> dict[str, pd.DataFrame]:
         }
     )
     order_items = pd.DataFrame(
-        {"order_id": ["o1", "o2", "o3"], "product_id": ["p1", "p2", "p1"], "category": ["shoes", "bags", "shoes"],
-         "quantity": [1, 2, 1], "unit_price": [50.0, 12.5, 35.5]}
+        {
+            "order_id": ["o1", "o2", "o3"],
+            "product_id": ["p1", "p2", "p1"],
+            "category": ["shoes", "bags", "shoes"],
+            "quantity": [1, 2, 1],
+            "unit_price": [50.0, 12.5, 35.5],
+        }
     )
     events = pd.DataFrame(
-        {"customer_id": ["c1", "c3"], "occurred_at": ["2024-01-04 10:00", "2024-02-03 08:00"],
-         "event_type": ["product_view", "add_to_cart"], "product_id": ["p1", "p2"], "category": ["shoes", "bags"]}
+        {
+            "customer_id": ["c1", "c3"],
+            "occurred_at": ["2024-01-04 10:00", "2024-02-03 08:00"],
+            "event_type": ["product_view", "add_to_cart"],
+            "product_id": ["p1", "p2"],
+            "category": ["shoes", "bags"],
+        }
     )
     sms = pd.DataFrame(
-        {"customer_id": ["c1", "c1", "c1", "c2"], "occurred_at": ["2024-01-01", "2024-01-10", "2024-01-10 01:00", "2024-01-03"],
-         "event_type": ["opt_in", "sent", "clicked", "opt_in"], "campaign_id": [None, "k1", "k1", None],
-         "message_type": [None, "promo", "promo", None]}
+        {
+            "customer_id": ["c1", "c1", "c1", "c2"],
+            "occurred_at": ["2024-01-01", "2024-01-10", "2024-01-10 01:00", "2024-01-03"],
+            "event_type": ["opt_in", "sent", "clicked", "opt_in"],
+            "campaign_id": [None, "k1", "k1", None],
+            "message_type": [None, "promo", "promo", None],
+        }
     )
     loyalty = pd.DataFrame(
-        {"customer_id": ["c1"], "enrolled_at": ["2024-01-06"], "tier": ["Gold"], "points_balance": [120.0],
-         "points_expiring": [20.0], "points_expire_at": ["2031-01-01"]}
+        {
+            "customer_id": ["c1"],
+            "enrolled_at": ["2024-01-06"],
+            "tier": ["Gold"],
+            "points_balance": [120.0],
+            "points_expiring": [20.0],
+            "points_expire_at": ["2031-01-01"],
+        }
     )
     products = pd.DataFrame(
-        {"product_id": ["p1", "p2"], "category": ["shoes", "bags"], "in_stock": [True, False],
-         "restocked_at": ["2024-01-01", None]}
+        {
+            "product_id": ["p1", "p2"],
+            "category": ["shoes", "bags"],
+            "in_stock": [True, False],
+            "restocked_at": ["2024-01-01", None],
+        }
     )
     promotions = pd.DataFrame(
-        {"promo_id": ["s1"], "starts_at": ["2024-02-01"], "ends_at": ["2024-02-10"], "kind": ["sale"],
-         "discount_rate": [0.2], "category": [None]}
+        {
+            "promo_id": ["s1"],
+            "starts_at": ["2024-02-01"],
+            "ends_at": ["2024-02-10"],
+            "kind": ["sale"],
+            "discount_rate": [0.2],
+            "category": [None],
+        }
     )
     assignments = pd.DataFrame(
-        {"customer_id": ["c1", "c2"], "campaign_id": ["exp1", "exp1"], "variant": ["control", "treatment"],
-         "assigned_at": ["2024-01-20", "2024-01-20"]}
+        {
+            "customer_id": ["c1", "c2"],
+            "campaign_id": ["exp1", "exp1"],
+            "variant": ["control", "treatment"],
+            "assigned_at": ["2024-01-20", "2024-01-20"],
+        }
     )
-    return dict(customers=customers, orders=orders, order_items=order_items, events=events, sms=sms,
-                loyalty=loyalty, products=products, promotions=promotions, assignments=assignments)
+    return dict(
+        customers=customers,
+        orders=orders,
+        order_items=order_items,
+        events=events,
+        sms=sms,
+        loyalty=loyalty,
+        products=products,
+        promotions=promotions,
+        assignments=assignments,
+    )
 
 
 def write_dir(path: Path, tables: dict[str, pd.DataFrame], fmt: str = "csv") -> Path:
@@ -89,6 +132,7 @@ def set_cell(table: str, column: str, row: int, value) -> Callable[[dict], None]
         df = tables[table].astype({column: object})
         df.loc[row, column] = value
         tables[table] = df
+
     return corrupt
 
 
@@ -99,41 +143,175 @@ def drop_table(table: str) -> Callable[[dict], None]:
 def drop_column(table: str, column: str) -> Callable[[dict], None]:
     def corrupt(tables: dict) -> None:
         tables[table] = tables[table].drop(columns=[column])
+
     return corrupt
 
 
 def empty_table(table: str) -> Callable[[dict], None]:
     def corrupt(tables: dict) -> None:
         tables[table] = tables[table].iloc[0:0]
+
     return corrupt
 
 
 # (id, corruption, file named in the message, column named in the message, rule)
 CORRUPTIONS = [
-    ("missing-customers-file", drop_table("customers"), "customers.parquet", None, "required_table"),
+    (
+        "missing-customers-file",
+        drop_table("customers"),
+        "customers.parquet",
+        None,
+        "required_table",
+    ),
     ("missing-orders-file", drop_table("orders"), "orders.parquet", None, "required_table"),
-    ("missing-amount-column", drop_column("orders", "amount"), "orders.csv", "amount", "required_column"),
-    ("missing-created_at-column", drop_column("customers", "created_at"), "customers.csv", "created_at", "required_column"),
-    ("duplicate-customer-id", set_cell("customers", "customer_id", 1, "c1"), "customers.csv", "customer_id", "unique_key"),
-    ("duplicate-order-id", set_cell("orders", "order_id", 2, "o1"), "orders.csv", "order_id", "unique_key"),
-    ("negative-amount", set_cell("orders", "amount", 1, -20.0), "orders.csv", "amount", "min_value"),
-    ("negative-discount", set_cell("orders", "discount_amount", 0, -1.0), "orders.csv", "discount_amount", "min_value"),
-    ("amount-not-a-number", set_cell("orders", "amount", 0, "fifty"), "orders.csv", "amount", "type_float"),
-    ("unparseable-timestamp", set_cell("orders", "ordered_at", 1, "05/02/2024 at noon"), "orders.csv", "ordered_at", "type_timestamp"),
-    ("future-timestamp", set_cell("events", "occurred_at", 0, "2099-01-01 00:00"), "events.csv", "occurred_at", "not_in_future"),
-    ("unknown-order-status", set_cell("orders", "status", 0, "shipped"), "orders.csv", "status", "allowed_values"),
-    ("unknown-event-type", set_cell("events", "event_type", 1, "page_ping"), "events.csv", "event_type", "allowed_values"),
-    ("unknown-sms-event-type", set_cell("sms", "event_type", 1, "bounced"), "sms.csv", "event_type", "allowed_values"),
-    ("unknown-channel", set_cell("customers", "preferred_channel", 0, "pigeon"), "customers.csv", "preferred_channel", "allowed_values"),
-    ("order-of-unknown-customer", set_cell("orders", "customer_id", 2, "c404"), "orders.csv", "customer_id", "foreign_key"),
-    ("item-of-unknown-order", set_cell("order_items", "order_id", 1, "o404"), "order_items.csv", "order_id", "foreign_key"),
-    ("missing-customer-id-value", set_cell("orders", "customer_id", 0, None), "orders.csv", "customer_id", "not_null"),
+    (
+        "missing-amount-column",
+        drop_column("orders", "amount"),
+        "orders.csv",
+        "amount",
+        "required_column",
+    ),
+    (
+        "missing-created_at-column",
+        drop_column("customers", "created_at"),
+        "customers.csv",
+        "created_at",
+        "required_column",
+    ),
+    (
+        "duplicate-customer-id",
+        set_cell("customers", "customer_id", 1, "c1"),
+        "customers.csv",
+        "customer_id",
+        "unique_key",
+    ),
+    (
+        "duplicate-order-id",
+        set_cell("orders", "order_id", 2, "o1"),
+        "orders.csv",
+        "order_id",
+        "unique_key",
+    ),
+    (
+        "negative-amount",
+        set_cell("orders", "amount", 1, -20.0),
+        "orders.csv",
+        "amount",
+        "min_value",
+    ),
+    (
+        "negative-discount",
+        set_cell("orders", "discount_amount", 0, -1.0),
+        "orders.csv",
+        "discount_amount",
+        "min_value",
+    ),
+    (
+        "amount-not-a-number",
+        set_cell("orders", "amount", 0, "fifty"),
+        "orders.csv",
+        "amount",
+        "type_float",
+    ),
+    (
+        "unparseable-timestamp",
+        set_cell("orders", "ordered_at", 1, "05/02/2024 at noon"),
+        "orders.csv",
+        "ordered_at",
+        "type_timestamp",
+    ),
+    (
+        "future-timestamp",
+        set_cell("events", "occurred_at", 0, "2099-01-01 00:00"),
+        "events.csv",
+        "occurred_at",
+        "not_in_future",
+    ),
+    (
+        "unknown-order-status",
+        set_cell("orders", "status", 0, "shipped"),
+        "orders.csv",
+        "status",
+        "allowed_values",
+    ),
+    (
+        "unknown-event-type",
+        set_cell("events", "event_type", 1, "page_ping"),
+        "events.csv",
+        "event_type",
+        "allowed_values",
+    ),
+    (
+        "unknown-sms-event-type",
+        set_cell("sms", "event_type", 1, "bounced"),
+        "sms.csv",
+        "event_type",
+        "allowed_values",
+    ),
+    (
+        "unknown-channel",
+        set_cell("customers", "preferred_channel", 0, "pigeon"),
+        "customers.csv",
+        "preferred_channel",
+        "allowed_values",
+    ),
+    (
+        "order-of-unknown-customer",
+        set_cell("orders", "customer_id", 2, "c404"),
+        "orders.csv",
+        "customer_id",
+        "foreign_key",
+    ),
+    (
+        "item-of-unknown-order",
+        set_cell("order_items", "order_id", 1, "o404"),
+        "order_items.csv",
+        "order_id",
+        "foreign_key",
+    ),
+    (
+        "missing-customer-id-value",
+        set_cell("orders", "customer_id", 0, None),
+        "orders.csv",
+        "customer_id",
+        "not_null",
+    ),
     ("empty-orders-table", empty_table("orders"), "orders.csv", None, "not_empty"),
-    ("unknown-time-zone", set_cell("customers", "timezone", 0, "America/Atlantis"), "customers.csv", "timezone", "iana_timezone"),
-    ("duplicate-loyalty-member", set_cell("loyalty", "customer_id", 0, "c1"), None, None, None),  # placeholder, replaced below
-    ("promotion-ends-before-start", set_cell("promotions", "ends_at", 0, "2024-01-01"), "promotions.csv", "ends_at", "ends_after_start"),
-    ("discount-rate-above-one", set_cell("promotions", "discount_rate", 0, 1.5), "promotions.csv", "discount_rate", "max_value"),
-    ("negative-quantity", set_cell("order_items", "quantity", 0, -1), "order_items.csv", "quantity", "min_value"),
+    (
+        "unknown-time-zone",
+        set_cell("customers", "timezone", 0, "America/Atlantis"),
+        "customers.csv",
+        "timezone",
+        "iana_timezone",
+    ),
+    (
+        "duplicate-loyalty-member",
+        set_cell("loyalty", "customer_id", 0, "c1"),
+        None,
+        None,
+        None,
+    ),  # placeholder, replaced below
+    (
+        "promotion-ends-before-start",
+        set_cell("promotions", "ends_at", 0, "2024-01-01"),
+        "promotions.csv",
+        "ends_at",
+        "ends_after_start",
+    ),
+    (
+        "discount-rate-above-one",
+        set_cell("promotions", "discount_rate", 0, 1.5),
+        "promotions.csv",
+        "discount_rate",
+        "max_value",
+    ),
+    (
+        "negative-quantity",
+        set_cell("order_items", "quantity", 0, -1),
+        "order_items.csv",
+        "quantity",
+        "min_value",
+    ),
 ]
 
 
@@ -141,7 +319,13 @@ def _duplicate_loyalty(tables: dict) -> None:
     tables["loyalty"] = pd.concat([tables["loyalty"], tables["loyalty"]], ignore_index=True)
 
 
-CORRUPTIONS[20] = ("duplicate-loyalty-member", _duplicate_loyalty, "loyalty.csv", "customer_id", "unique_key")
+CORRUPTIONS[20] = (
+    "duplicate-loyalty-member",
+    _duplicate_loyalty,
+    "loyalty.csv",
+    "customer_id",
+    "unique_key",
+)
 
 
 @pytest.fixture
@@ -169,8 +353,14 @@ def test_orders_and_customers_alone_validate(tmp_path: Path) -> None:
     assert data.con.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 0
 
 
-@pytest.mark.parametrize(("corrupt", "file", "column", "rule"), [c[1:] for c in CORRUPTIONS], ids=[c[0] for c in CORRUPTIONS])
-def test_each_broken_rule_exits_1_naming_file_and_column(tmp_path: Path, corrupt, file, column, rule) -> None:
+@pytest.mark.parametrize(
+    ("corrupt", "file", "column", "rule"),
+    [c[1:] for c in CORRUPTIONS],
+    ids=[c[0] for c in CORRUPTIONS],
+)
+def test_each_broken_rule_exits_1_naming_file_and_column(
+    tmp_path: Path, corrupt, file, column, rule
+) -> None:
     tables = valid_tables()
     corrupt(tables)
     data_dir = write_dir(tmp_path / "data", tables)
@@ -242,7 +432,9 @@ def test_cli_has_no_traceback_for_bad_input(tmp_path: Path) -> None:
     tables = valid_tables()
     set_cell("orders", "amount", 1, -20.0)(tables)
     data_dir = write_dir(tmp_path / "data", tables)
-    proc = subprocess.run([sys.executable, "-m", "smsseg", "validate", str(data_dir)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "smsseg", "validate", str(data_dir)], capture_output=True, text=True
+    )
     assert proc.returncode == 1
     assert "orders.csv, column 'amount'" in proc.stderr
     assert "Traceback" not in proc.stderr

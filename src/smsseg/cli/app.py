@@ -35,7 +35,7 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except SmssegError as exc:
-            err_console.print(f"[bold red]error:[/] ", end="")
+            err_console.print("[bold red]error:[/] ", end="")
             err_console.print(str(exc), markup=False, highlight=False)
             raise typer.Exit(code=1) from None
 

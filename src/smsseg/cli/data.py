@@ -18,7 +18,9 @@ from smsseg.errors import SmssegError
 
 @app.command()
 @handle_errors
-def validate(data_dir: Annotated[Path, typer.Argument(help="Directory of contract tables.")]) -> None:
+def validate(
+    data_dir: Annotated[Path, typer.Argument(help="Directory of contract tables.")],
+) -> None:
     """Check a data directory against the contract; exit 1 with clear messages if it breaks it."""
     logging.disable(logging.WARNING)  # warnings are printed below, once
     report = validate_dir(data_dir)
@@ -29,7 +31,9 @@ def validate(data_dir: Annotated[Path, typer.Argument(help="Directory of contrac
         for problem in report.errors:
             err_console.print("[bold red]error:[/] ", end="")
             err_console.print(problem.render(), markup=False, highlight=False)
-        err_console.print(f"{len(report.errors)} error(s): {data_dir} does not meet the data contract.")
+        err_console.print(
+            f"{len(report.errors)} error(s): {data_dir} does not meet the data contract."
+        )
         raise typer.Exit(code=1)
     tables = ", ".join(f"{name} ({rows:,} rows)" for name, rows in report.row_counts.items())
     console.print(f"[green]valid:[/] {data_dir}: {tables}", highlight=False)
@@ -40,9 +44,15 @@ def validate(data_dir: Annotated[Path, typer.Argument(help="Directory of contrac
 def generate(
     out: Annotated[Path, typer.Option(help="Directory to write the tables and truth.parquet to.")],
     customers: Annotated[int, typer.Option(help="Number of customers.")] = config.DEFAULT_CUSTOMERS,
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives identical files.")] = config.DEFAULT_SEED,
-    start: Annotated[str, typer.Option(help="First day of the simulated history (ISO date).")] = config.DEFAULT_START,
-    end: Annotated[str, typer.Option(help="Last day of the simulated history (ISO date).")] = config.DEFAULT_END,
+    seed: Annotated[
+        int, typer.Option(help="Random seed; the same seed gives identical files.")
+    ] = config.DEFAULT_SEED,
+    start: Annotated[
+        str, typer.Option(help="First day of the simulated history (ISO date).")
+    ] = config.DEFAULT_START,
+    end: Annotated[
+        str, typer.Option(help="Last day of the simulated history (ISO date).")
+    ] = config.DEFAULT_END,
 ) -> None:
     """Generate a realistic retail dataset with planted ground truth (see docs/simulator.md)."""
     from smsseg.data.simulator import generate as simulate
@@ -55,7 +65,9 @@ def generate(
 
 @app.command()
 @handle_errors
-def summary(data_dir: Annotated[Path, typer.Argument(help="Directory of contract tables.")]) -> None:
+def summary(
+    data_dir: Annotated[Path, typer.Argument(help="Directory of contract tables.")],
+) -> None:
     """Validate a data directory and print its headline numbers."""
     from smsseg.data.load import load
 
@@ -69,7 +81,9 @@ def print_summary(facts: dict) -> None:
     first, last = facts["date_range"]
     table.add_row("orders from / to", f"{first:%Y-%m-%d} / {last:%Y-%m-%d}")
     table.add_row("customers", f"{facts['customers']:,}")
-    table.add_row("buyers (≥1 order) / repeat (≥2)", f"{facts['buyers']:,} / {facts['repeat_buyers']:,}")
+    table.add_row(
+        "buyers (≥1 order) / repeat (≥2)", f"{facts['buyers']:,} / {facts['repeat_buyers']:,}"
+    )
     table.add_row("completed orders per customer", f"{facts['orders_per_customer']:.2f}")
     if facts["sms_opt_in_rate"] is not None:
         table.add_row("SMS opt-in rate (latest consent)", f"{facts['sms_opt_in_rate']:.1%}")

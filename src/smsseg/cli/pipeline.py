@@ -16,8 +16,12 @@ from smsseg.data.summary import summarize
 @app.command()
 @handle_errors
 def demo(
-    out: Annotated[Path, typer.Option(help="Folder for the demo's data and outputs.")] = Path("demo"),
-    customers: Annotated[int, typer.Option(help="Customers to generate.")] = config.DEFAULT_CUSTOMERS,
+    out: Annotated[Path, typer.Option(help="Folder for the demo's data and outputs.")] = Path(
+        "demo"
+    ),
+    customers: Annotated[
+        int, typer.Option(help="Customers to generate.")
+    ] = config.DEFAULT_CUSTOMERS,
     seed: Annotated[int, typer.Option(help="Random seed.")] = config.DEFAULT_SEED,
 ) -> None:
     """Generate a dataset, validate it and run the pipeline on it (what `make demo` runs)."""

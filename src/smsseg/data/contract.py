@@ -111,16 +111,35 @@ CUSTOMERS = TableSpec(
     key=("customer_id",),
     time_column="created_at",
     columns=(
-        Column("customer_id", "string", "Customer identifier (a string, even if numeric).", required=True),
-        Column("created_at", "timestamp", "When the customer profile was created (sign-up).", required=True),
+        Column(
+            "customer_id",
+            "string",
+            "Customer identifier (a string, even if numeric).",
+            required=True,
+        ),
+        Column(
+            "created_at",
+            "timestamp",
+            "When the customer profile was created (sign-up).",
+            required=True,
+        ),
         Column("phone", "string", "Mobile number in E.164 (e.g. +14155550123); never logged."),
         Column("country", "string", "ISO 3166-1 alpha-2 country code (US, GB, DE, ...)."),
         Column("region", "string", "State, province or region (e.g. US-CA, or a name)."),
         Column("city", "string", "City."),
         Column("postal_code", "string", "Postal or ZIP code."),
-        Column("timezone", "string", "IANA time zone (America/New_York); inferred from country/region when missing."),
+        Column(
+            "timezone",
+            "string",
+            "IANA time zone (America/New_York); inferred from country/region when missing.",
+        ),
         Column("store_id", "string", "Home store, for local marketing."),
-        Column("preferred_channel", "string", "Channel the customer prefers; 'email' means no SMS.", allowed=CHANNELS),
+        Column(
+            "preferred_channel",
+            "string",
+            "Channel the customer prefers; 'email' means no SMS.",
+            allowed=CHANNELS,
+        ),
     ),
 )
 
@@ -135,10 +154,23 @@ ORDERS = TableSpec(
         Column("order_id", "string", "Order identifier.", required=True),
         Column("customer_id", "string", "Customer who placed the order.", required=True),
         Column("ordered_at", "timestamp", "When the order was placed.", required=True),
-        Column("amount", "float", "Net amount paid, after discounts, in the shop currency.", required=True, min_value=0.0),
-        Column("discount_amount", "float", "Discount granted on the order (0 when none).", min_value=0.0),
+        Column(
+            "amount",
+            "float",
+            "Net amount paid, after discounts, in the shop currency.",
+            required=True,
+            min_value=0.0,
+        ),
+        Column(
+            "discount_amount",
+            "float",
+            "Discount granted on the order (0 when none).",
+            min_value=0.0,
+        ),
         Column("promo_code", "string", "Promo code used, if any."),
-        Column("status", "string", "Order status; missing means completed.", allowed=ORDER_STATUSES),
+        Column(
+            "status", "string", "Order status; missing means completed.", allowed=ORDER_STATUSES
+        ),
     ),
 )
 
@@ -178,9 +210,19 @@ SMS = TableSpec(
     columns=(
         Column("customer_id", "string", "Customer concerned.", required=True),
         Column("occurred_at", "timestamp", "When it happened.", required=True),
-        Column("event_type", "string", "opt_in / opt_out (STOP) / sent / delivered / clicked / failed.", required=True, allowed=SMS_EVENT_TYPES),
+        Column(
+            "event_type",
+            "string",
+            "opt_in / opt_out (STOP) / sent / delivered / clicked / failed.",
+            required=True,
+            allowed=SMS_EVENT_TYPES,
+        ),
         Column("campaign_id", "string", "Campaign of a send or click."),
-        Column("message_type", "string", "Message type of a send (welcome, abandoned_cart, win_back, ...)."),
+        Column(
+            "message_type",
+            "string",
+            "Message type of a send (welcome, abandoned_cart, win_back, ...).",
+        ),
     ),
 )
 
@@ -192,10 +234,14 @@ LOYALTY = TableSpec(
     foreign_keys=(ForeignKey("customer_id", "customers", "customer_id"),),
     columns=(
         Column("customer_id", "string", "Member.", required=True),
-        Column("enrolled_at", "timestamp", "When the customer joined the programme.", required=True),
+        Column(
+            "enrolled_at", "timestamp", "When the customer joined the programme.", required=True
+        ),
         Column("tier", "string", "Programme tier (e.g. Bronze, Silver, Gold)."),
         Column("points_balance", "float", "Points balance.", min_value=0.0),
-        Column("points_expiring", "float", "Points that expire at points_expire_at.", min_value=0.0),
+        Column(
+            "points_expiring", "float", "Points that expire at points_expire_at.", min_value=0.0
+        ),
         Column("points_expire_at", "timestamp", "When points_expiring expire.", allow_future=True),
     ),
 )
@@ -219,11 +265,21 @@ PROMOTIONS = TableSpec(
     time_column="starts_at",
     columns=(
         Column("promo_id", "string", "Promotion identifier.", required=True),
-        Column("starts_at", "timestamp", "Start of the promotion.", required=True, allow_future=True),
+        Column(
+            "starts_at", "timestamp", "Start of the promotion.", required=True, allow_future=True
+        ),
         Column("ends_at", "timestamp", "End of the promotion.", required=True, allow_future=True),
         Column("kind", "string", "Kind of promotion.", allowed=PROMOTION_KINDS),
-        Column("discount_rate", "float", "Headline discount as a fraction of price.", min_value=0.0, max_value=1.0),
-        Column("category", "string", "Category the promotion is limited to; empty means site-wide."),
+        Column(
+            "discount_rate",
+            "float",
+            "Headline discount as a fraction of price.",
+            min_value=0.0,
+            max_value=1.0,
+        ),
+        Column(
+            "category", "string", "Category the promotion is limited to; empty means site-wide."
+        ),
     ),
 )
 
@@ -236,7 +292,12 @@ ASSIGNMENTS = TableSpec(
     columns=(
         Column("customer_id", "string", "Customer assigned.", required=True),
         Column("campaign_id", "string", "Experiment or campaign.", required=True),
-        Column("variant", "string", "Variant the customer was randomized to (e.g. control, treatment).", required=True),
+        Column(
+            "variant",
+            "string",
+            "Variant the customer was randomized to (e.g. control, treatment).",
+            required=True,
+        ),
         Column("assigned_at", "timestamp", "When the customer was randomized.", required=True),
     ),
 )
@@ -244,7 +305,17 @@ ASSIGNMENTS = TableSpec(
 #: All tables, in dependency order (a table's foreign keys point to tables before it).
 TABLES: dict[str, TableSpec] = {
     spec.name: spec
-    for spec in (CUSTOMERS, ORDERS, ORDER_ITEMS, EVENTS, SMS, LOYALTY, PRODUCTS, PROMOTIONS, ASSIGNMENTS)
+    for spec in (
+        CUSTOMERS,
+        ORDERS,
+        ORDER_ITEMS,
+        EVENTS,
+        SMS,
+        LOYALTY,
+        PRODUCTS,
+        PROMOTIONS,
+        ASSIGNMENTS,
+    )
 }
 
 FILE_SUFFIXES = (".parquet", ".csv")

@@ -40,7 +40,9 @@ COLUMN_DEFAULTS = {
 }
 
 
-def connect(threads: int | None = None, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+def connect(
+    threads: int | None = None, memory_limit: str | None = None
+) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection configured for the contract (UTC session time zone)."""
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
@@ -59,7 +61,9 @@ def raw_source(path: Path) -> str:
     """SQL relation over one file. CSV is read as text so that parsing errors are ours to report."""
     if path.suffix == ".parquet":
         return f"read_parquet({_sql_string(str(path))})"
-    return f"read_csv({_sql_string(str(path))}, header = true, all_varchar = true, auto_detect = true)"
+    return (
+        f"read_csv({_sql_string(str(path))}, header = true, all_varchar = true, auto_detect = true)"
+    )
 
 
 def discover(root: Path) -> tuple[dict[str, Path], list[Problem], list[Problem]]:
@@ -67,7 +71,11 @@ def discover(root: Path) -> tuple[dict[str, Path], list[Problem], list[Problem]]
     errors: list[Problem] = []
     warnings: list[Problem] = []
     if not root.is_dir():
-        return {}, [Problem(str(root), None, "directory_exists", "data directory does not exist")], []
+        return (
+            {},
+            [Problem(str(root), None, "directory_exists", "data directory does not exist")],
+            [],
+        )
     found: dict[str, list[Path]] = {}
     for path in sorted(root.iterdir()):
         if path.is_file() and path.suffix in FILE_SUFFIXES:
@@ -76,18 +84,40 @@ def discover(root: Path) -> tuple[dict[str, Path], list[Problem], list[Problem]]
     for name, paths in found.items():
         if name not in TABLES:
             if name not in KNOWN_EXTRA_FILES:
-                warnings.append(Problem(paths[0].name, None, "known_tables", "file is not a contract table and is ignored"))
+                warnings.append(
+                    Problem(
+                        paths[0].name,
+                        None,
+                        "known_tables",
+                        "file is not a contract table and is ignored",
+                    )
+                )
             continue
         if len(paths) > 1:
             names = " and ".join(p.name for p in paths)
-            errors.append(Problem(names, None, "one_file_per_table", f"table '{name}' is given twice; keep one file"))
+            errors.append(
+                Problem(
+                    names,
+                    None,
+                    "one_file_per_table",
+                    f"table '{name}' is given twice; keep one file",
+                )
+            )
             continue
         files[name] = paths[0]
     for spec in TABLES.values():
-        if spec.required and spec.name not in files and not any(spec.name in p.file for p in errors):
+        if (
+            spec.required
+            and spec.name not in files
+            and not any(spec.name in p.file for p in errors)
+        ):
             errors.append(
-                Problem(str(root / f"{spec.name}.parquet"), None, "required_table",
-                        f"required table '{spec.name}' is missing (give {spec.name}.parquet or {spec.name}.csv)")
+                Problem(
+                    str(root / f"{spec.name}.parquet"),
+                    None,
+                    "required_table",
+                    f"required table '{spec.name}' is missing (give {spec.name}.parquet or {spec.name}.csv)",
+                )
             )
     return files, errors, warnings
 
@@ -114,8 +144,14 @@ class Dataset:
     report : what validation found.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, present: Mapping[str, str], root: Path | None = None,
-                 report: ValidationReport | None = None, columns: Mapping[str, tuple[str, ...]] | None = None):
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        present: Mapping[str, str],
+        root: Path | None = None,
+        report: ValidationReport | None = None,
+        columns: Mapping[str, tuple[str, ...]] | None = None,
+    ):
         self.con = con
         self.present = dict(present)
         self.root = root
@@ -142,7 +178,10 @@ class Dataset:
 
     @property
     def row_counts(self) -> dict[str, int]:
-        return {name: self.con.execute(f"SELECT COUNT(*) FROM {name}").fetchone()[0] for name in self.present}
+        return {
+            name: self.con.execute(f"SELECT COUNT(*) FROM {name}").fetchone()[0]
+            for name in self.present
+        }
 
     def describe(self) -> str:
         where = str(self.root) if self.root else "in-memory frames"
@@ -151,15 +190,23 @@ class Dataset:
     __repr__ = describe
 
 
-def _build(con, sources: dict[str, str], labels: dict[str, str], validate: bool, now: datetime | None,
-           root: Path | None) -> Dataset:
+def _build(
+    con,
+    sources: dict[str, str],
+    labels: dict[str, str],
+    validate: bool,
+    now: datetime | None,
+    root: Path | None,
+) -> Dataset:
     report = ValidationReport()
     now = now or now_utc()
     columns: dict[str, tuple[str, ...]] = {}
     failed: set[str] = set()
     for name, source in sources.items():
         try:
-            columns[name] = tuple(d[0] for d in con.execute(f"SELECT * FROM {source} LIMIT 0").description)
+            columns[name] = tuple(
+                d[0] for d in con.execute(f"SELECT * FROM {source} LIMIT 0").description
+            )
         except duckdb.Error:
             columns[name] = ()
         if validate:
@@ -182,8 +229,13 @@ def _build(con, sources: dict[str, str], labels: dict[str, str], validate: bool,
     return Dataset(con, {n: labels[n] for n in sources}, root=root, report=report, columns=columns)
 
 
-def load(path: str | Path, *, validate: bool = True, now: datetime | None = None,
-         con: duckdb.DuckDBPyConnection | None = None) -> Dataset:
+def load(
+    path: str | Path,
+    *,
+    validate: bool = True,
+    now: datetime | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> Dataset:
     """Load and validate a data directory.
 
     Parameters
@@ -222,7 +274,9 @@ def load(path: str | Path, *, validate: bool = True, now: datetime | None = None
     return dataset
 
 
-def load_frames(tables: Mapping[str, pd.DataFrame], *, validate: bool = True, now: datetime | None = None) -> Dataset:
+def load_frames(
+    tables: Mapping[str, pd.DataFrame], *, validate: bool = True, now: datetime | None = None
+) -> Dataset:
     """Build a :class:`Dataset` from pandas frames (tests, notebooks); same checks as :func:`load`."""
     unknown = sorted(set(tables) - set(TABLES))
     if unknown:
@@ -230,7 +284,10 @@ def load_frames(tables: Mapping[str, pd.DataFrame], *, validate: bool = True, no
     missing = [s.name for s in TABLES.values() if s.required and s.name not in tables]
     if missing:
         raise DataValidationError(
-            [Problem(f"{m} (frame)", None, "required_table", f"required table '{m}' is missing") for m in missing]
+            [
+                Problem(f"{m} (frame)", None, "required_table", f"required table '{m}' is missing")
+                for m in missing
+            ]
         )
     con = connect()
     sources = {}

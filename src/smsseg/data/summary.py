@@ -35,6 +35,8 @@ def summarize(data: Dataset) -> dict[str, object]:
         "repeat_buyers": per_customer[1],
         "orders_per_customer": per_customer[2] / n_customers if n_customers else 0.0,
         "sms_opt_in_rate": opted_in / n_customers if n_customers and data.has("sms") else None,
-        "loyalty_members": q("SELECT COUNT(*) FROM loyalty").fetchone()[0] if data.has("loyalty") else None,
+        "loyalty_members": q("SELECT COUNT(*) FROM loyalty").fetchone()[0]
+        if data.has("loyalty")
+        else None,
         "countries": q("SELECT COUNT(DISTINCT country) FROM customers").fetchone()[0],
     }

@@ -12,7 +12,6 @@ import zoneinfo
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
-from pathlib import Path
 
 import duckdb
 
@@ -106,7 +105,9 @@ def _column_checks(col: Column, now: datetime) -> list[tuple[str, str, str]]:
     raw, typed = quote(col.name), typed_expr(col)
     checks: list[tuple[str, str, str]] = []
     if col.required:
-        checks.append(("not_null", f"{typed} IS NULL AND {raw} IS NULL", "required value is missing"))
+        checks.append(
+            ("not_null", f"{typed} IS NULL AND {raw} IS NULL", "required value is missing")
+        )
     if col.kind != "string":
         checks.append(
             (
@@ -140,7 +141,9 @@ def _column_checks(col: Column, now: datetime) -> list[tuple[str, str, str]]:
     return checks
 
 
-def _examples(con, source: str, spec: TableSpec, col: str | None, cond: str, mask: bool = False) -> tuple[str, ...]:
+def _examples(
+    con, source: str, spec: TableSpec, col: str | None, cond: str, mask: bool = False
+) -> tuple[str, ...]:
     shown = [c for c in spec.key if c != col]
     if col:
         shown.append(col)
@@ -175,11 +178,18 @@ def validate_table(
     missing = [c for c in spec.required_columns if c not in present]
     for name in missing:
         errors.append(
-            Problem(label, name, "required_column", f"required column is missing (columns found: {', '.join(present)})")
+            Problem(
+                label,
+                name,
+                "required_column",
+                f"required column is missing (columns found: {', '.join(present)})",
+            )
         )
     extra = [c for c in present if c not in spec.column_names]
     if extra:
-        warnings.append(Problem(label, ", ".join(extra), "known_columns", "unknown extra column(s) are ignored"))
+        warnings.append(
+            Problem(label, ", ".join(extra), "known_columns", "unknown extra column(s) are ignored")
+        )
     if n_rows == 0:
         target = errors if spec.required else warnings
         target.append(Problem(label, None, "not_empty", "table has no rows"))
@@ -191,7 +201,9 @@ def validate_table(
             checks += [(col.name, rule, cond, msg) for rule, cond, msg in _column_checks(col, now)]
     if checks:
         counts = con.execute(
-            "SELECT " + ", ".join(f"COUNT(*) FILTER (WHERE {c[2]})" for c in checks) + f" FROM {source}"
+            "SELECT "
+            + ", ".join(f"COUNT(*) FILTER (WHERE {c[2]})" for c in checks)
+            + f" FROM {source}"
         ).fetchone()
         for (name, rule, cond, msg), count in zip(checks, counts, strict=True):
             if count:
@@ -208,7 +220,16 @@ def validate_table(
         count = con.execute(f"SELECT COUNT(*) FROM {source} WHERE {cond}").fetchone()[0]
         if count:
             examples = _examples(con, source, spec, "ends_at", cond)
-            errors.append(Problem(label, "ends_at", "ends_after_start", "promotion ends before it starts", count, examples))
+            errors.append(
+                Problem(
+                    label,
+                    "ends_at",
+                    "ends_after_start",
+                    "promotion ends before it starts",
+                    count,
+                    examples,
+                )
+            )
     return errors, warnings, n_rows
 
 
@@ -222,11 +243,19 @@ def _key_problems(con, spec, source, label, present, bad_columns) -> list[Proble
     if not dupes:
         return []
     examples = tuple(
-        ", ".join(f"{k}={v!r}" for k, v in zip(spec.key, row[:-1], strict=True)) + f" appears {row[-1]} times"
+        ", ".join(f"{k}={v!r}" for k, v in zip(spec.key, row[:-1], strict=True))
+        + f" appears {row[-1]} times"
         for row in dupes[:MAX_EXAMPLES]
     )
     return [
-        Problem(label, ", ".join(spec.key), "unique_key", "duplicate key", sum(r[-1] - 1 for r in dupes), examples)
+        Problem(
+            label,
+            ", ".join(spec.key),
+            "unique_key",
+            "duplicate key",
+            sum(r[-1] - 1 for r in dupes),
+            examples,
+        )
     ]
 
 
@@ -239,25 +268,49 @@ def _value_format_problems(con, spec, source, label, present):
         n = con.execute(f"SELECT COUNT(*) FROM {source} WHERE {cond}").fetchone()[0]
         if n:
             ex = _examples(con, source, spec, "phone", cond, mask=True)
-            phone_w.append(Problem(label, "phone", "e164", "phone number not in E.164; such customers are not sendable", n, ex))
+            phone_w.append(
+                Problem(
+                    label,
+                    "phone",
+                    "e164",
+                    "phone number not in E.164; such customers are not sendable",
+                    n,
+                    ex,
+                )
+            )
     if "country" in present:
-        cond = f"country IS NOT NULL AND NOT regexp_matches(CAST(country AS VARCHAR), '{ISO_COUNTRY}')"
+        cond = (
+            f"country IS NOT NULL AND NOT regexp_matches(CAST(country AS VARCHAR), '{ISO_COUNTRY}')"
+        )
         n = con.execute(f"SELECT COUNT(*) FROM {source} WHERE {cond}").fetchone()[0]
         if n:
             ex = _examples(con, source, spec, "country", cond)
-            country_w.append(Problem(label, "country", "iso_country", "country is not an ISO alpha-2 code", n, ex))
+            country_w.append(
+                Problem(
+                    label, "country", "iso_country", "country is not an ISO alpha-2 code", n, ex
+                )
+            )
     if "timezone" in present:
-        zones = [r[0] for r in con.execute(f"SELECT DISTINCT CAST(timezone AS VARCHAR) FROM {source} WHERE timezone IS NOT NULL").fetchall()]
+        zones = [
+            r[0]
+            for r in con.execute(
+                f"SELECT DISTINCT CAST(timezone AS VARCHAR) FROM {source} WHERE timezone IS NOT NULL"
+            ).fetchall()
+        ]
         unknown = sorted(z for z in zones if z not in _iana_zones())
         if unknown:
             cond = "CAST(timezone AS VARCHAR) IN (" + _sql_list(tuple(unknown)) + ")"
             n = con.execute(f"SELECT COUNT(*) FROM {source} WHERE {cond}").fetchone()[0]
             ex = _examples(con, source, spec, "timezone", cond)
-            tz_e.append(Problem(label, "timezone", "iana_timezone", "unknown IANA time zone", n, ex))
+            tz_e.append(
+                Problem(label, "timezone", "iana_timezone", "unknown IANA time zone", n, ex)
+            )
     return phone_w, tz_e, country_w
 
 
-def foreign_key_problems(con, sources: dict[str, str], labels: dict[str, str], skip: set[str]) -> list[Problem]:
+def foreign_key_problems(
+    con, sources: dict[str, str], labels: dict[str, str], skip: set[str]
+) -> list[Problem]:
     """Referential integrity between the present tables (skipping tables that already failed)."""
     problems = []
     for name, source in sources.items():
@@ -268,7 +321,9 @@ def foreign_key_problems(con, sources: dict[str, str], labels: dict[str, str], s
             child = typed_expr(spec.column(fk.column))
             parent = typed_expr(TABLES[fk.ref_table].column(fk.ref_column))
             cond = f"{child} NOT IN (SELECT {parent} FROM {sources[fk.ref_table]} WHERE {parent} IS NOT NULL)"
-            n = con.execute(f"SELECT COUNT(*) FROM {source} WHERE {child} IS NOT NULL AND {cond}").fetchone()[0]
+            n = con.execute(
+                f"SELECT COUNT(*) FROM {source} WHERE {child} IS NOT NULL AND {cond}"
+            ).fetchone()[0]
             if n:
                 ex = _examples(con, source, spec, fk.column, cond)
                 msg = f"value not found in {fk.ref_table}.{fk.ref_column}"
@@ -278,4 +333,3 @@ def foreign_key_problems(con, sources: dict[str, str], labels: dict[str, str], s
 
 def now_utc() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
-
