@@ -46,6 +46,7 @@ def connect(
     """A DuckDB connection configured for the contract (UTC session time zone)."""
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     if memory_limit:
@@ -179,7 +180,7 @@ class Dataset:
     @property
     def row_counts(self) -> dict[str, int]:
         return {
-            name: self.con.execute(f"SELECT COUNT(*) FROM {name}").fetchone()[0]
+            name: self.con.execute(f"SELECT COUNT(*) FROM {name}").fetchall()[0][0]
             for name in self.present
         }
 
@@ -258,7 +259,7 @@ def load(
     Example
     -------
     >>> data = load("demo/data")  # doctest: +SKIP
-    >>> data.sql("SELECT COUNT(*) FROM orders").fetchone()  # doctest: +SKIP
+    >>> data.con.execute("SELECT COUNT(*) FROM orders").fetchall()  # doctest: +SKIP
     """
     root = Path(path)
     files, errors, warnings = discover(root)

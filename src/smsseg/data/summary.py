@@ -16,17 +16,17 @@ def summarize(data: Dataset) -> dict[str, object]:
     ``countries``.
     """
     q = data.con.execute
-    first, last = q("SELECT MIN(ordered_at), MAX(ordered_at) FROM orders").fetchone()
-    n_customers = q("SELECT COUNT(*) FROM customers").fetchone()[0]
+    first, last = q("SELECT MIN(ordered_at), MAX(ordered_at) FROM orders").fetchall()[0]
+    n_customers = q("SELECT COUNT(*) FROM customers").fetchall()[0][0]
     per_customer = q(
         """SELECT COUNT(*) FILTER (WHERE n >= 1), COUNT(*) FILTER (WHERE n >= 2), COALESCE(SUM(n), 0)
            FROM (SELECT customer_id, COUNT(*) AS n FROM orders WHERE status = 'completed' GROUP BY 1)"""
-    ).fetchone()
+    ).fetchall()[0]
     opted_in = q(
         """SELECT COUNT(*) FROM (
              SELECT customer_id, arg_max(event_type, occurred_at) AS last_consent FROM sms
              WHERE event_type IN ('opt_in', 'opt_out') GROUP BY 1) WHERE last_consent = 'opt_in'"""
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     return {
         "tables": data.row_counts,
         "date_range": (pd.Timestamp(first), pd.Timestamp(last)),
@@ -35,8 +35,8 @@ def summarize(data: Dataset) -> dict[str, object]:
         "repeat_buyers": per_customer[1],
         "orders_per_customer": per_customer[2] / n_customers if n_customers else 0.0,
         "sms_opt_in_rate": opted_in / n_customers if n_customers and data.has("sms") else None,
-        "loyalty_members": q("SELECT COUNT(*) FROM loyalty").fetchone()[0]
+        "loyalty_members": q("SELECT COUNT(*) FROM loyalty").fetchall()[0][0]
         if data.has("loyalty")
         else None,
-        "countries": q("SELECT COUNT(DISTINCT country) FROM customers").fetchone()[0],
+        "countries": q("SELECT COUNT(DISTINCT country) FROM customers").fetchall()[0][0],
     }

@@ -170,7 +170,7 @@ def validate_table(
     warnings: list[Problem] = []
     try:
         present = [d[0] for d in con.execute(f"SELECT * FROM {source} LIMIT 0").description]
-        n_rows = con.execute(f"SELECT COUNT(*) FROM {source}").fetchone()[0]
+        n_rows = con.execute(f"SELECT COUNT(*) FROM {source}").fetchall()[0][0]
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0]
         return [Problem(label, None, "readable", f"file cannot be read ({first})")], [], 0
@@ -204,7 +204,7 @@ def validate_table(
             "SELECT "
             + ", ".join(f"COUNT(*) FILTER (WHERE {c[2]})" for c in checks)
             + f" FROM {source}"
-        ).fetchone()
+        ).fetchall()[0]
         for (name, rule, cond, msg), count in zip(checks, counts, strict=True):
             if count:
                 examples = _examples(con, source, spec, name, cond, mask=True)
@@ -217,7 +217,7 @@ def validate_table(
     errors += e_tz
     if spec.name == "promotions" and not bad_columns & {"starts_at", "ends_at"}:
         cond = f"{typed_expr(spec.column('ends_at'))} < {typed_expr(spec.column('starts_at'))}"
-        count = con.execute(f"SELECT COUNT(*) FROM {source} WHERE {cond}").fetchone()[0]
+        count = con.execute(f"SELECT COUNT(*) FROM {source} WHERE {cond}").fetchall()[0][0]
         if count:
             examples = _examples(con, source, spec, "ends_at", cond)
             errors.append(
@@ -265,7 +265,7 @@ def _value_format_problems(con, spec, source, label, present):
         return phone_w, tz_e, country_w
     if "phone" in present:
         cond = f"phone IS NOT NULL AND NOT regexp_matches(CAST(phone AS VARCHAR), '{E164}')"
-        n = con.execute(f"SELECT COUNT(*) FROM {source} WHERE {cond}").fetchone()[0]
+        n = con.execute(f"SELECT COUNT(*) FROM {source} WHERE {cond}").fetchall()[0][0]
         if n:
             ex = _examples(con, source, spec, "phone", cond, mask=True)
             phone_w.append(
@@ -282,7 +282,7 @@ def _value_format_problems(con, spec, source, label, present):
         cond = (
             f"country IS NOT NULL AND NOT regexp_matches(CAST(country AS VARCHAR), '{ISO_COUNTRY}')"
         )
-        n = con.execute(f"SELECT COUNT(*) FROM {source} WHERE {cond}").fetchone()[0]
+        n = con.execute(f"SELECT COUNT(*) FROM {source} WHERE {cond}").fetchall()[0][0]
         if n:
             ex = _examples(con, source, spec, "country", cond)
             country_w.append(
@@ -300,7 +300,7 @@ def _value_format_problems(con, spec, source, label, present):
         unknown = sorted(z for z in zones if z not in _iana_zones())
         if unknown:
             cond = "CAST(timezone AS VARCHAR) IN (" + _sql_list(tuple(unknown)) + ")"
-            n = con.execute(f"SELECT COUNT(*) FROM {source} WHERE {cond}").fetchone()[0]
+            n = con.execute(f"SELECT COUNT(*) FROM {source} WHERE {cond}").fetchall()[0][0]
             ex = _examples(con, source, spec, "timezone", cond)
             tz_e.append(
                 Problem(label, "timezone", "iana_timezone", "unknown IANA time zone", n, ex)
@@ -323,7 +323,7 @@ def foreign_key_problems(
             cond = f"{child} NOT IN (SELECT {parent} FROM {sources[fk.ref_table]} WHERE {parent} IS NOT NULL)"
             n = con.execute(
                 f"SELECT COUNT(*) FROM {source} WHERE {child} IS NOT NULL AND {cond}"
-            ).fetchone()[0]
+            ).fetchall()[0][0]
             if n:
                 ex = _examples(con, source, spec, fk.column, cond)
                 msg = f"value not found in {fk.ref_table}.{fk.ref_column}"

@@ -1,0 +1,350 @@
+"""Readout commands: ``readout`` (A/B test), ``power`` (planning), ``campaign-metrics``."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich import box
+from rich.table import Table
+
+from smsseg._io import write_csv, write_parquet
+from smsseg.cli.app import app, console, handle_errors
+from smsseg.errors import SmssegError
+
+HILLSTROM = "hillstrom"
+HILLSTROM_DEFAULTS = {
+    "variant_col": "segment",
+    "control": "No E-Mail",
+    "metrics": "visit,conversion,spend",
+}
+
+
+def read_frame(path: str | Path) -> pd.DataFrame:
+    """A table from CSV (``.csv``, ``.csv.gz``) or Parquet; ``"hillstrom"`` is the shipped copy."""
+    if str(path).lower() == HILLSTROM:
+        from smsseg.datasets import load_hillstrom
+
+        return load_hillstrom()
+    path = Path(path)
+    if not path.is_file():
+        raise SmssegError(
+            f"--input {path} does not exist (give a .csv, .csv.gz or .parquet file, or 'hillstrom')"
+        )
+    name = path.name.lower()
+    try:
+        if name.endswith((".parquet", ".pq")):
+            return pd.read_parquet(path)
+        if name.endswith((".csv", ".csv.gz", ".txt", ".tsv")):
+            return pd.read_csv(path, sep="\t" if name.endswith(".tsv") else ",")
+    except (ValueError, OSError) as exc:
+        raise SmssegError(f"cannot read {path}: {exc}") from None
+    raise SmssegError(f"--input {path}: unknown file type; use .csv, .csv.gz or .parquet")
+
+
+def write_frame(frame: pd.DataFrame, out: Path) -> None:
+    if out.name.lower().endswith((".parquet", ".pq")):
+        write_parquet(frame, out, index=False)
+    else:
+        write_csv(frame, out)
+    console.print(f"[green]wrote[/] {len(frame):,} rows to {out}")
+
+
+def _split_list(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def _fmt(x: float, pct: bool = False) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{x:.2%}" if pct else f"{x:,.4g}"
+
+
+def _ci(low: float, high: float, pct: bool = False) -> str:
+    return "–" if math.isnan(low) else f"[{_fmt(low, pct)}, {_fmt(high, pct)}]"
+
+
+def print_readout(table: pd.DataFrame, title: str) -> None:
+    """SRM verdict first, then the essentials of each row; notes (messages) under the table."""
+    srm = table["srm_p_value"].iloc[0] if len(table) else float("nan")
+    flagged = table["message"].str.contains("SAMPLE RATIO MISMATCH").any()
+    style = "bold red" if flagged else "green"
+    console.print(f"[{style}]SRM check:[/] p = {_fmt(srm)} " + ("" if flagged else "(ok)"))
+    if flagged:  # the alarm is on every row's message; say it once, here
+        console.print(
+            table["message"].iloc[0].split("; ")[0], style="bold red", highlight=False, markup=False
+        )
+    view = Table(
+        title=title,
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        pad_edge=False,
+        collapse_padding=True,
+        caption="--out writes every column (CIs, raw p, loss, method)",
+    )
+    wide = console.width >= 120  # narrow terminals get the essentials only
+    heads = (["segment"] if (table["segment"] != "all").any() else []) + ["variant", "metric"]
+    heads += (
+        ["n", "control", "variant mean", "lift", "95% CI", "p adj", "P(beat)", "sig"]
+        if wide
+        else ["control", "mean", "lift", "p adj", "sig"]
+    )
+    for head in heads:
+        left = head in ("segment", "variant", "metric", "95% CI")
+        view.add_column(head, no_wrap=head != "95% CI", justify="left" if left else "right")
+    notes = []
+    rates = set(table.loc[table["method"].str.startswith(("two-proportion", "fisher")), "metric"])
+    for r in table.itertuples():
+        pct = r.metric in rates
+        parts = [m for m in r.message.split("; ") if m]
+        note = "; ".join(parts[1:] if flagged else parts)  # the SRM alarm is printed above
+        if note:
+            notes.append(note)
+        cells = {
+            "segment": str(r.segment),
+            "variant": str(r.variant),
+            "metric": str(r.metric) + (f" ({len(notes)})" if note else ""),
+            "n": f"{r.n:,}",
+            "control": _fmt(r.control_mean, pct),
+            "variant mean": _fmt(r.mean, pct),
+            "mean": _fmt(r.mean, pct),
+            "lift": "–" if math.isnan(r.rel_lift) else f"{r.rel_lift:+.1%}",
+            "95% CI": _ci(r.rel_ci_low, r.rel_ci_high, True),
+            "p adj": "–" if math.isnan(r.p_value_adj) else f"{r.p_value_adj:.2g}",
+            "P(beat)": _fmt(r.prob_beat_control, True),
+            "sig": "[bold]yes[/]" if r.significant else "no",
+        }
+        view.add_row(*(cells[h] for h in heads))
+    console.print(view)
+    for i, note in enumerate(notes, 1):
+        console.print(f"({i}) {note}", highlight=False, markup=False)
+
+
+@app.command()
+@handle_errors
+def readout(
+    input: Annotated[
+        str | None,
+        typer.Option(
+            "--input", help="CSV / .csv.gz / Parquet of one row per unit, or 'hillstrom'."
+        ),
+    ] = None,
+    hillstrom: Annotated[
+        bool, typer.Option("--hillstrom", help="Run on the shipped Hillstrom e-mail experiment.")
+    ] = False,
+    variant_col: Annotated[str | None, typer.Option(help="Column with each unit's arm.")] = None,
+    control: Annotated[str | None, typer.Option(help="Label of the control arm.")] = None,
+    metrics: Annotated[str | None, typer.Option(help="Comma-separated metric columns.")] = None,
+    segment_col: Annotated[
+        str | None, typer.Option(help="Also read out within each value of this column.")
+    ] = None,
+    covariate: Annotated[
+        str | None, typer.Option(help="Pre-period covariate column for CUPED.")
+    ] = None,
+    alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
+    correction: Annotated[
+        str, typer.Option(help="Multiple-testing correction: holm, bh or none.")
+    ] = "holm",
+    proportion: Annotated[
+        str | None, typer.Option(help="Metrics to treat as 0/1 proportions (default: auto).")
+    ] = None,
+    continuous: Annotated[
+        str | None, typer.Option(help="Metrics to treat as continuous means.")
+    ] = None,
+    bootstrap: Annotated[
+        bool, typer.Option(help="Bootstrap CIs for continuous metrics (heavy tails).")
+    ] = False,
+    sequential: Annotated[
+        bool, typer.Option(help="Always-valid p-values and CIs (mSPRT) for peeking.")
+    ] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the readout table here (.csv or .parquet).")
+    ] = None,
+) -> None:
+    """Read out an A/B test: SRM check, then each variant × metric (× segment) against control."""
+    from smsseg.readout import readout as run_readout
+
+    if hillstrom or (input or "").lower() == HILLSTROM:
+        input = HILLSTROM
+        variant_col = variant_col or HILLSTROM_DEFAULTS["variant_col"]
+        control = control or HILLSTROM_DEFAULTS["control"]
+        metrics = metrics or HILLSTROM_DEFAULTS["metrics"]
+    missing = [
+        f"--{n}"
+        for n, v in (
+            ("input", input),
+            ("variant-col", variant_col),
+            ("control", control),
+            ("metrics", metrics),
+        )
+        if not v
+    ]
+    if missing:
+        raise SmssegError(
+            f"missing option(s) {', '.join(missing)} (or use --hillstrom for the shipped example)"
+        )
+    kinds = {m: "proportion" for m in _split_list(proportion)} | {
+        m: "mean" for m in _split_list(continuous)
+    }
+    table = run_readout(
+        read_frame(input),
+        variant_col,
+        control,
+        _split_list(metrics),
+        segment_col=segment_col,
+        covariates=covariate,
+        alpha=alpha,
+        kinds=kinds,
+        correction=correction,
+        bootstrap=bootstrap,
+        sequential=sequential,
+        seed=seed,
+    )
+    print_readout(table, f"Readout vs '{control}' ({correction} correction, alpha={alpha:g})")
+    if out is not None:
+        write_frame(table, out)
+
+
+@app.command()
+@handle_errors
+def power(
+    kind: Annotated[
+        str, typer.Option(help="proportion (conversion, CTR) or mean (revenue).")
+    ] = "proportion",
+    baseline: Annotated[
+        float | None, typer.Option(help="Control rate (proportion) or control mean (mean).")
+    ] = None,
+    sd: Annotated[
+        float | None, typer.Option(help="Standard deviation of the metric (mean only).")
+    ] = None,
+    mde: Annotated[
+        float | None, typer.Option(help="Effect to detect (absolute unless --relative).")
+    ] = None,
+    relative: Annotated[
+        bool, typer.Option(help="--mde is relative to the baseline (0.1 = +10 %).")
+    ] = False,
+    n_per_arm: Annotated[int | None, typer.Option(help="Units in the control arm.")] = None,
+    power: Annotated[
+        float | None,
+        typer.Option(help="Wanted power (0.8 if only one of --mde / --n-per-arm is given)."),
+    ] = None,
+    alpha: Annotated[float, typer.Option(help="Two-sided significance level.")] = 0.05,
+    ratio: Annotated[float, typer.Option(help="Treatment arm size / control arm size.")] = 1.0,
+) -> None:
+    """Plan a test: give two of --mde, --n-per-arm, --power and get the third."""
+    from smsseg.readout import plan_mean, plan_proportion
+
+    if power is None and (mde is None) != (n_per_arm is None):
+        power = 0.8
+    common = {
+        "mde": mde,
+        "n_per_arm": n_per_arm,
+        "power": power,
+        "alpha": alpha,
+        "ratio": ratio,
+        "relative": relative,
+    }
+    if kind == "proportion":
+        if baseline is None:
+            raise SmssegError(
+                "--baseline (the control rate, e.g. 0.05) is required for --kind proportion"
+            )
+        plan = plan_proportion(baseline, **common)
+    elif kind == "mean":
+        if sd is None:
+            raise SmssegError("--sd (standard deviation of the metric) is required for --kind mean")
+        plan = plan_mean(sd, baseline=float("nan") if baseline is None else baseline, **common)
+    else:
+        raise SmssegError(f"--kind {kind!r} must be 'proportion' or 'mean'")
+    view = Table(
+        title=f"Power plan ({plan.kind}, two-sided alpha={plan.alpha:g})", show_header=False
+    )
+    pct = plan.kind == "proportion"
+    view.add_row("baseline", _fmt(plan.baseline, pct))
+    view.add_row(
+        "minimum detectable effect",
+        f"{_fmt(plan.mde, pct)} ({_fmt(plan.relative_mde, True)} relative)",
+    )
+    view.add_row(
+        "units per arm (control / treatment)", f"{plan.n_per_arm:,} / {plan.n_treatment:,}"
+    )
+    view.add_row("power", f"{plan.power:.1%}")
+    console.print(view)
+
+
+@app.command("campaign-metrics")
+@handle_errors
+def campaign_metrics(
+    data_dir: Annotated[
+        Path,
+        typer.Argument(help="Directory of contract tables (needs sms sends with campaign_id)."),
+    ],
+    attribution_days: Annotated[
+        int, typer.Option(help="Credit orders / opt-outs within this many days of a send.")
+    ] = 7,
+    cost_per_message: Annotated[
+        float, typer.Option(help="Cost of one SMS, for cost and ROI.")
+    ] = 0.01,
+    segments: Annotated[
+        Path | None, typer.Option(help="CSV/Parquet with customer_id and a segment column.")
+    ] = None,
+    segment_col: Annotated[
+        str, typer.Option(help="Name of the segment column in --segments.")
+    ] = "segment",
+    plan: Annotated[
+        Path | None, typer.Option(help="Campaign plan with customer_id, campaign_id, holdout.")
+    ] = None,
+    horizon_days: Annotated[
+        int, typer.Option(help="Window of retention, win-back and CLV change.")
+    ] = 90,
+    out: Annotated[
+        Path | None, typer.Option(help="Write all rows here (.csv or .parquet).")
+    ] = None,
+) -> None:
+    """Campaign metrics (CTR, conversion, revenue per SMS, opt-outs, ROI, ...) by campaign and segment."""
+    from smsseg.data.load import load
+    from smsseg.readout.campaign import campaign_metrics as run
+
+    seg = None
+    if segments is not None:
+        frame = read_frame(segments)
+        missing = [c for c in ("customer_id", segment_col) if c not in frame.columns]
+        if missing:
+            raise SmssegError(f"--segments {segments} lacks column(s) {missing}")
+        seg = frame.assign(customer_id=frame["customer_id"].astype(str)).set_index("customer_id")[
+            segment_col
+        ]
+    report = run(
+        load(data_dir),
+        attribution_days=attribution_days,
+        cost_per_message=cost_per_message,
+        segment=seg,
+        holdout=read_frame(plan) if plan is not None else None,
+        horizon_days=horizon_days,
+    )
+    view = Table(title=f"Campaign metrics ({attribution_days}-day last-touch attribution)")
+    cols = {
+        "recipients": False,
+        "ctr": True,
+        "conversion_rate": True,
+        "revenue": False,
+        "revenue_per_sms": False,
+        "aov": False,
+        "opt_out_rate": True,
+        "unsubscribe_rate": True,
+        "roi": False,
+    }
+    for head in ["campaign", *cols]:
+        view.add_column(head, justify="left" if head == "campaign" else "right")
+    for r in report.by_campaign.to_dict("records"):
+        view.add_row(str(r["campaign_id"]), *[_fmt(float(r[c]), pct) for c, pct in cols.items()])
+    console.print(view)
+    for r in report.by_campaign.to_dict("records"):
+        if r["message"]:
+            console.print(f"[yellow]{r['campaign_id']}:[/] {r['message']}")
+    if out is not None:
+        write_frame(report.to_frame(), out)

@@ -1,0 +1,11 @@
+"""Retail simulator with planted ground truth (see ``docs/simulator.md``).
+
+``generate`` writes one Parquet file per contract table plus ``truth.parquet``; the oracle
+functions read the truth frame (never used by features or models).
+"""
+
+from smsseg.data.simulator.calendar import SimulationError
+from smsseg.data.simulator.generate import generate
+from smsseg.data.simulator.truth import experiment_truth, oracle_churn, true_uplift
+
+__all__ = ["SimulationError", "experiment_truth", "generate", "oracle_churn", "true_uplift"]
