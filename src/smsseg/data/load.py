@@ -46,7 +46,11 @@ def connect(
     """A DuckDB connection configured for the contract (UTC session time zone)."""
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET enable_progress_bar = false")
+    try:
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.Error:
+        # inside Jupyter DuckDB refuses any progress-bar setting without ipywidgets; it draws none then
+        pass
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     if memory_limit:
