@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from typing import TypeVar
 
 import typer
 from rich.console import Console
+from rich.logging import RichHandler
 
 from smsseg.errors import SmssegError
 
@@ -22,6 +24,17 @@ console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 
 F = TypeVar("F", bound=Callable)
+
+
+@app.callback()
+def _configure_logging(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Also print informational logs."),
+) -> None:
+    """Route log records (data warnings, progress notes) to stderr, one line each."""
+    handler = RichHandler(console=err_console, show_time=False, show_path=False, markup=False)
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, handlers=[handler], force=True
+    )
 
 
 def handle_errors(func: F) -> F:

@@ -90,4 +90,6 @@ def print_summary(facts: dict) -> None:
     if facts["loyalty_members"] is not None:
         table.add_row("loyalty members", f"{facts['loyalty_members']:,}")
     table.add_row("countries", f"{facts['countries']}")
+    for name, count in facts.get("segment_counts", {}).items():
+        table.add_row(name, f"{count:,}")
     console.print(table)

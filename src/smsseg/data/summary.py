@@ -8,12 +8,12 @@ from smsseg.data.load import Dataset
 
 
 def summarize(data: Dataset) -> dict[str, object]:
-    """Headline numbers of a dataset, as of its last order.
+    """Headline numbers of a dataset, as of its last order (a description, not a feature).
 
     Returns a dict with ``tables`` (name → rows), ``date_range`` (first and last order),
     ``customers``, ``orders_per_customer``, ``buyers``, ``repeat_buyers``, ``sms_opt_in_rate``
     (share of customers whose latest consent event is an opt-in), ``loyalty_members`` and
-    ``countries``.
+    ``countries`` and ``segment_counts`` (a few segment-minded counts as of the last order).
     """
     q = data.con.execute
     first, last = q("SELECT MIN(ordered_at), MAX(ordered_at) FROM orders").fetchall()[0]
@@ -27,6 +27,7 @@ def summarize(data: Dataset) -> dict[str, object]:
              SELECT customer_id, arg_max(event_type, occurred_at) AS last_consent FROM sms
              WHERE event_type IN ('opt_in', 'opt_out') GROUP BY 1) WHERE last_consent = 'opt_in'"""
     ).fetchall()[0][0]
+    segment_counts = _segment_counts(data, last) if last is not None else {}
     return {
         "tables": data.row_counts,
         "date_range": (pd.Timestamp(first), pd.Timestamp(last)),
@@ -39,4 +40,28 @@ def summarize(data: Dataset) -> dict[str, object]:
         if data.has("loyalty")
         else None,
         "countries": q("SELECT COUNT(DISTINCT country) FROM customers").fetchall()[0][0],
+        "segment_counts": segment_counts,
     }
+
+
+def _segment_counts(data: Dataset, as_of) -> dict[str, int]:
+    """Rough, rule-of-thumb counts that hint at the segments (the real rules live in segments)."""
+    as_of = pd.Timestamp(as_of).strftime("%Y-%m-%d %H:%M:%S")
+    q = data.con.execute
+    counts = {
+        "no order in the last 180 days": q(
+            f"""SELECT COUNT(*) FROM (SELECT customer_id FROM orders WHERE status = 'completed'
+                GROUP BY 1 HAVING MAX(ordered_at) < TIMESTAMP '{as_of}' - INTERVAL 180 DAY)"""
+        ).fetchall()[0][0],
+    }
+    if data.has("events"):
+        counts["cart adds in the last 48 h"] = q(
+            f"""SELECT COUNT(DISTINCT customer_id) FROM events WHERE event_type = 'add_to_cart'
+                AND occurred_at > TIMESTAMP '{as_of}' - INTERVAL 48 HOUR"""
+        ).fetchall()[0][0]
+    if data.has("sms"):
+        counts["SMS opt-ins in the last 30 days"] = q(
+            f"""SELECT COUNT(DISTINCT customer_id) FROM sms WHERE event_type = 'opt_in'
+                AND occurred_at > TIMESTAMP '{as_of}' - INTERVAL 30 DAY"""
+        ).fetchall()[0][0]
+    return counts
