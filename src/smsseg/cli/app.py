@@ -33,7 +33,10 @@ def _configure_logging(
     """Route log records (data warnings, progress notes) to stderr, one line each."""
     handler = RichHandler(console=err_console, show_time=False, show_path=False, markup=False)
     logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING, handlers=[handler], force=True
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[handler],
+        force=True,
     )
 
 

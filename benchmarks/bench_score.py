@@ -1,0 +1,207 @@
+"""Benchmark ``smsseg score`` on a large simulated shop (default 1,000,000 customers).
+
+Run by hand (it generates ~1.5 GB of data the first time)::
+
+    .venv/bin/python benchmarks/bench_score.py [--customers 1000000] [--model DIR]
+
+The scoring itself runs in a child process (``--child``) so that its peak memory is measured
+alone (``getrusage(RUSAGE_CHILDREN)`` in the parent). The child times the three steps of
+``smsseg score`` - feature building, prediction (features → scores: calibration, bands, CLV,
+next-order date, writing the Parquet file) and reasons (TreeSHAP for the at-risk customers) - and,
+on the same encoded feature matrix in the same process, raw ``Booster.predict`` of every booster
+the prediction step runs. Results go to ``benchmarks/results/score.json`` and ``score.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import resource
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "benchmarks" / "_work"
+RESULTS = ROOT / "benchmarks" / "results"
+AS_OF = "2025-12-31"
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _raw_predict_seconds(bundle, M) -> dict[str, float]:
+    """Raw Booster.predict of each booster the prediction step runs, on the same matrix."""
+    boosters = {"churn": (bundle.churn.booster_, bundle.churn.best_iteration_)}
+    if bundle.discount is not None:
+        boosters["discount"] = (bundle.discount.booster_, bundle.discount.best_iteration_)
+    if bundle.next_order is not None:
+        boosters["next_order"] = (bundle.next_order.booster_, bundle.next_order.best_iteration_)
+    if bundle.uplift is not None:
+        boosters |= {f"uplift_{k}": (b, None) for k, b in bundle.uplift.boosters_.items()}
+    out = {}
+    for name, (booster, n_iter) in boosters.items():
+        start = time.perf_counter()
+        booster.predict(M, num_iteration=n_iter)
+        out[name] = time.perf_counter() - start
+    return out
+
+
+def child(data_dir: Path, model_dir: Path, out: Path) -> dict:
+    """Score ``data_dir`` step by step, as ``smsseg score`` does, and time each step."""
+    from smsseg._io import write_parquet
+    from smsseg.data.load import load
+    from smsseg.models.bundle import load_bundle
+    from smsseg.models.scoring import (
+        add_reasons,
+        build_scoring_features,
+        has_discount_data,
+        predict_scores,
+    )
+
+    logging.disable(logging.WARNING)
+    warnings.simplefilter("ignore")
+    bundle = load_bundle(model_dir)
+    start = time.perf_counter()
+    data = load(data_dir, validate=False)  # validated once when generated; this times scoring
+    features = build_scoring_features(data, AS_OF, bundle)
+    t_features = time.perf_counter() - start
+    peak_features = _peak_mb()
+
+    start = time.perf_counter()
+    scores = predict_scores(features, bundle, AS_OF, has_discounts=has_discount_data(data))
+    t_predict = time.perf_counter() - start
+    start = time.perf_counter()
+    write_parquet(scores, out, index=False)
+    t_write = time.perf_counter() - start
+    peak_predict = _peak_mb()
+
+    start = time.perf_counter()
+    scored = add_reasons(scores, features, bundle)
+    t_reasons = time.perf_counter() - start
+    peak_reasons = _peak_mb()
+
+    M = bundle.churn.prepare(features[list(bundle.churn.feature_names_in_)])
+    start = time.perf_counter()
+    bundle.churn.prepare(features[list(bundle.churn.feature_names_in_)])
+    t_encode = time.perf_counter() - start
+    raw = _raw_predict_seconds(bundle, M)
+    raw_total = sum(raw.values())
+    return {
+        "customers": len(scores),
+        "features": len(bundle.churn.feature_names_in_),
+        "model_version": bundle.version,
+        "seconds": {
+            "features": t_features,
+            "predict_scores": t_predict,
+            "write_parquet": t_write,
+            "prediction_total": t_predict + t_write,
+            "reasons": t_reasons,
+            "encode_matrix": t_encode,
+            "raw_lightgbm_predict": raw,
+            "raw_lightgbm_predict_total": raw_total,
+        },
+        "ratio_predict_scores_to_raw": t_predict / raw_total,
+        "ratio_prediction_with_write_to_raw": (t_predict + t_write) / raw_total,
+        "ratio_predict_scores_to_raw_churn_only": t_predict / raw["churn"],
+        "customers_with_reasons": int(scored.attrs["n_reasons"]),
+        "high_band_skipped_as_dormant": int(scored.attrs["n_reasons_skipped_dormant"]),
+        "reasons_per_customer_ms": 1000 * t_reasons / max(scored.attrs["n_reasons"], 1),
+        "peak_rss_mb_after": {
+            "features": peak_features,
+            "prediction": peak_predict,
+            "reasons": peak_reasons,
+        },
+        "bands": scored["churn_risk_band"].astype(str).value_counts().to_dict(),
+    }
+
+
+def _markdown(r: dict) -> str:
+    s = r["seconds"]
+    raw = ", ".join(f"{k} {v:.2f}s" for k, v in s["raw_lightgbm_predict"].items())
+    return "\n".join(
+        [
+            f"# `smsseg score` on {r['customers']:,} customers",
+            "",
+            f"Model {r['model_version']} ({r['features']} features), as_of {AS_OF}; {r['cpu_count']} cores. "
+            f"Wall time of the whole child process {r['wall_s']:.1f} s, peak RSS {r['peak_rss_mb']:,.0f} MB.",
+            "",
+            "| step | seconds | peak RSS so far (MB) |",
+            "|---|---:|---:|",
+            f"| feature building | {s['features']:.1f} | {r['peak_rss_mb_after']['features']:,.0f} |",
+            f"| prediction: scores (encode, 5 boosters, calibration, bands, CLV, next-order date) | "
+            f"{s['predict_scores']:.2f} | |",
+            f"| prediction: write Parquet | {s['write_parquet']:.2f} | {r['peak_rss_mb_after']['prediction']:,.0f} |",
+            f"| reasons ({r['customers_with_reasons']:,} at-risk customers: high band, ordered in the last 180 days; "
+            f"{r['high_band_skipped_as_dormant']:,} dormant high-band customers skipped; "
+            f"{r['reasons_per_customer_ms']:.3f} ms each) | {s['reasons']:.1f} | {r['peak_rss_mb_after']['reasons']:,.0f} |",
+            "",
+            f"Raw LightGBM `Booster.predict` on the same encoded matrix: {raw} "
+            f"(total {s['raw_lightgbm_predict_total']:.2f} s; encoding the frame to that matrix {s['encode_matrix']:.2f} s).",
+            f"Prediction step / raw predict of the same boosters: **{r['ratio_predict_scores_to_raw']:.2f}×** "
+            f"(with the Parquet write {r['ratio_prediction_with_write_to_raw']:.2f}×; goal ≤ 1.5×).",
+            "",
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--model", type=Path, default=WORK / "model50k")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--data", type=Path, help="data directory (default benchmarks/_work/sim<N>)"
+    )
+    parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    data_dir = args.data or WORK / f"sim{args.customers}"
+    if args.child:
+        result = child(data_dir, args.model, WORK / "scores.parquet")
+        args.json.write_text(json.dumps(result, indent=2))
+        return
+    if not (args.model / "bundle.json").is_file():
+        sys.exit(
+            f"no model at {args.model}: run benchmarks/bench_churn_quality.py first (it saves one)"
+        )
+    if not (data_dir / "orders.parquet").is_file():
+        from smsseg.data.simulator import generate
+
+        generate(data_dir, n_customers=args.customers, seed=42)
+    tmp = WORK / "score_child.json"
+    start = time.perf_counter()
+    subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            "--data",
+            str(data_dir),
+            "--model",
+            str(args.model),
+            "--json",
+            str(tmp),
+        ],
+        check=True,
+    )
+    wall = time.perf_counter() - start
+    result = json.loads(tmp.read_text())
+    import os
+
+    result |= {
+        "wall_s": wall,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "cpu_count": os.cpu_count(),
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "score.json").write_text(json.dumps(result, indent=2))
+    (RESULTS / "score.md").write_text(_markdown(result))
+    print(_markdown(result))
+
+
+if __name__ == "__main__":
+    main()

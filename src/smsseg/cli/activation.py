@@ -1,0 +1,100 @@
+"""Activation and report commands: ``plan`` and ``report``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from smsseg import config
+from smsseg.cli.app import app, console, handle_errors
+from smsseg.errors import SmssegError
+
+
+def print_campaigns(campaigns: pd.DataFrame, suppressed: pd.DataFrame) -> None:
+    """The plan by campaign, then the suppression reasons."""
+    table = Table(title="Send plan by campaign")
+    for name in ("campaign", "targeted", "scheduled", "holdout", "audience", "first send (UTC)"):
+        table.add_column(name, justify="left" if name == "campaign" else "right")
+    for row in campaigns.itertuples(index=False):
+        first = "-" if pd.isna(row.first_send_utc) else f"{row.first_send_utc:%Y-%m-%d %H:%M}"
+        table.add_row(
+            row.campaign_id,
+            f"{row.targeted:,}",
+            f"{row.scheduled:,}",
+            f"{row.holdout:,}",
+            f"{row.audience:,}",
+            first,
+        )
+    console.print(table)
+    for row in campaigns[campaigns["note"].astype(str) != ""].itertuples(index=False):
+        console.print(f"[yellow]note[/] {row.campaign_id}: {row.note}")
+    reasons = Table(title="Not sent, by reason (customer x campaign)")
+    reasons.add_column("reason")
+    reasons.add_column("rows", justify="right")
+    for reason, n in suppressed["reason"].value_counts().items():
+        reasons.add_row(str(reason), f"{n:,}")
+    console.print(reasons)
+
+
+@app.command()
+@handle_errors
+def plan(
+    segments: Annotated[Path, typer.Option(help="Output folder of `smsseg segment`.")],
+    data: Annotated[Path, typer.Option(help="Directory of contract tables.")],
+    as_of: Annotated[str, typer.Option(help="Plan date (ISO); sends start the next day.")],
+    goal: Annotated[
+        list[str],
+        typer.Option(help="Campaign goal; repeat for several (see docs/activation.md)."),
+    ],
+    out: Annotated[Path, typer.Option(help="Folder for plan.parquet, audiences/, suppressed.csv.")],
+    holdout: Annotated[float, typer.Option(help="Control share of each campaign.")] = 0.1,
+    seed: Annotated[int, typer.Option(help="Seed of the holdout draw.")] = config.DEFAULT_SEED,
+    policy: Annotated[
+        Path | None, typer.Option(help="TOML file overriding the activation policy.")
+    ] = None,
+    catalogue: Annotated[
+        Path | None, typer.Option(help="TOML file overriding parts of the segment catalogue.")
+    ] = None,
+) -> None:
+    """Turn segments into a send plan: consent, caps, quiet hours, sunset, holdouts, audiences."""
+    from smsseg.activation.run import run_plan
+
+    try:
+        pd.Timestamp(as_of)
+    except ValueError:
+        raise SmssegError(f"--as-of={as_of!r} is not an ISO date (e.g. 2025-06-30)") from None
+    result, paths = run_plan(
+        segments,
+        data,
+        as_of,
+        goal,
+        out,
+        holdout=holdout,
+        seed=seed,
+        policy_path=policy,
+        catalogue_path=catalogue,
+    )
+    print_campaigns(result.campaigns, result.suppressed)
+    console.print(f"[green]wrote[/] plan to {out}/plan.parquet")
+    console.print(f"audiences: {out}/audiences/ ({len(result.campaigns)} files)")
+    console.print(f"suppressed: {paths['suppressed.csv']}")
+
+
+@app.command()
+@handle_errors
+def report(
+    run: Annotated[Path, typer.Argument(help="Run folder (e.g. the demo folder).")],
+    out: Annotated[
+        Path | None, typer.Option(help="HTML file to write (default RUN/report.html).")
+    ] = None,
+) -> None:
+    """Write one self-contained HTML report of a run: data, features, models, tiers, segments,
+    plan."""
+    from smsseg.report import render_report
+
+    target = render_report(run, out or run / "report.html")
+    console.print(f"[green]wrote[/] report to {target}")

@@ -1,0 +1,242 @@
+"""Model commands: ``train`` (churn, discount, next-order and uplift models) and ``score``."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from smsseg import config
+from smsseg.cli.app import app, console, err_console, handle_errors
+from smsseg.errors import SmssegError
+
+METRIC_LABELS = {
+    "roc_auc": "ROC-AUC",
+    "pr_auc": "PR-AUC",
+    "brier": "Brier",
+    "log_loss": "log-loss",
+    "ece": "ECE",
+    "lift_top_decile": "lift@10%",
+    "capture_top_decile": "capture@10%",
+}
+
+
+def _as_of(value: str) -> pd.Timestamp:
+    try:
+        return pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise SmssegError(f"--as-of={value!r} is not a date; use YYYY-MM-DD") from None
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+    )
+
+
+def _metric_table(title: str, table: pd.DataFrame) -> Table:
+    out = Table(title=title)
+    out.add_column("score")
+    for label in METRIC_LABELS.values():
+        out.add_column(label, justify="right")
+    for name in table.index:
+        out.add_row(name, *(f"{table.loc[name, key]:.4f}" for key in METRIC_LABELS))
+    return out
+
+
+def _print_training(result, logged: dict, model_dir: Path, uri: str | None) -> None:
+    from smsseg.models.metrics import improvement
+
+    console.print(
+        _metric_table(
+            f"Churn, out of time ({int(result.churn_table.loc['model', 'n']):,} test rows)",
+            result.churn_table,
+        )
+    )
+    for baseline in ("bgnbd", "recency_rule"):
+        gain = improvement(result.churn_table, "model", baseline)
+        console.print(
+            f"model vs {baseline}: ROC-AUC {gain['roc_auc_gain']:+.4f}, PR-AUC {gain['pr_auc_gain']:+.4f}, "
+            f"Brier {-gain['brier_reduction']:+.4f}, lift@10% {gain['lift_top_decile_gain']:+.2f}",
+            highlight=False,
+        )
+    if result.discount_table is not None:
+        console.print(
+            _metric_table(
+                "Discount sensitivity (next order used a discount)", result.discount_table
+            )
+        )
+    if "mae_days" in result.next_order_metrics:
+        m = result.next_order_metrics
+        console.print(
+            f"next order: MAE {m['mae_days']:.1f} days (median rule {m['mae_days_median_rule']:.1f})"
+        )
+    if result.uplift is not None:
+        up = result.uplift
+        console.print(
+            f"uplift ({up.campaign}, {up.n_test:,} held-out customers, ATE {up.ate_test:+.4f}): "
+            + ", ".join(f"{k} {v}" for k, v in up.metrics.items()),
+            highlight=False,
+        )
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+    console.print(f"[green]saved[/] model {result.bundle.version} to {model_dir}", highlight=False)
+    if logged:
+        console.print(
+            f"MLflow: runs in {', '.join(v.experiment for v in logged.values())}; open with\n"
+            f"  mlflow ui --backend-store-uri {uri}",
+            highlight=False,
+        )
+
+
+@app.command()
+@handle_errors
+def train(
+    data: Annotated[
+        Path, typer.Option(help="Directory of contract tables (customers and orders at least).")
+    ],
+    as_of: Annotated[
+        str, typer.Option("--as-of", help="Training date: labels use only data up to it.")
+    ],
+    horizon_days: Annotated[
+        int, typer.Option(help="Churn horizon: no order within this many days.")
+    ] = 90,
+    experiment: Annotated[
+        str, typer.Option(help="MLflow experiment (and registered model) prefix.")
+    ] = "smsseg",
+    name: Annotated[
+        str, typer.Option(help="Save the models to models/<name> (or a path).")
+    ] = "smsseg",
+    snapshots: Annotated[
+        int, typer.Option(help="Training snapshots (the latest is held out).")
+    ] = 4,
+    spacing_days: Annotated[int, typer.Option(help="Days between snapshots.")] = 30,
+    seed: Annotated[int, typer.Option(help="Seed of every random step.")] = config.DEFAULT_SEED,
+    threads: Annotated[int, typer.Option(help="LightGBM threads (0: all cores).")] = 0,
+    mlflow: Annotated[
+        bool, typer.Option("--mlflow/--no-mlflow", help="Log runs and register models.")
+    ] = True,
+) -> None:
+    """Train churn, discount-sensitivity, next-order and (with a randomized test) uplift models."""
+    from smsseg.data.load import load
+    from smsseg.models.bundle import save_bundle
+    from smsseg.models.train import STEPS, TrainSettings, train_models
+
+    stamp = _as_of(as_of)
+    if horizon_days < 1:
+        raise SmssegError(f"--horizon-days={horizon_days} must be >= 1")
+    logging.disable(logging.WARNING)
+    dataset = load(data)
+    settings = TrainSettings(
+        horizon_days=horizon_days,
+        n_snapshots=snapshots,
+        spacing_days=spacing_days,
+        seed=seed,
+        n_jobs=threads or None,
+    )
+    with _progress() as bar, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        task = bar.add_task("training", total=len(STEPS))
+
+        def step(label: str) -> None:
+            bar.update(task, description=f"training: {label}", completed=STEPS.index(label))
+
+        result = train_models(dataset, stamp, settings, progress=step)
+        bar.update(task, description="training: done", completed=len(STEPS))
+    logged, uri = {}, None
+    if mlflow:
+        from smsseg.models.mlflow_runs import log_training
+        from smsseg.models.tracking import configure
+
+        uri = configure()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            logged = log_training(result, dataset, experiment=experiment, uri=uri)
+    else:
+        result.bundle.meta["version"] = f"{name}@{result.bundle.meta['as_of']}"
+    model_dir = Path(name) if ("/" in name or Path(name).is_dir()) else config.MODELS_DIR / name
+    save_bundle(result.bundle, model_dir)
+    _print_training(result, logged, model_dir, uri)
+
+
+@app.command()
+@handle_errors
+def score(
+    data: Annotated[Path, typer.Option(help="Directory of contract tables.")],
+    as_of: Annotated[
+        str, typer.Option("--as-of", help="Scoring date: features use data up to it.")
+    ],
+    out: Annotated[Path, typer.Option(help="Parquet file to write the scores to.")],
+    model: Annotated[
+        str, typer.Option(help="Model name under models/ or a model directory.")
+    ] = "smsseg",
+    high: Annotated[
+        float, typer.Option(help="Churn probability above which the risk band is high.")
+    ] = 0.7,
+    medium: Annotated[
+        float, typer.Option(help="Churn probability from which the risk band is medium.")
+    ] = 0.4,
+    reasons_for: Annotated[
+        str, typer.Option(help="Risk bands that get reasons, comma-separated.")
+    ] = "high",
+    reasons_max_recency: Annotated[
+        float,
+        typer.Option(
+            "--reasons-max-recency",
+            help="Reasons only for customers with an order within this many days (the at-risk, "
+            "not the dormant); 0 = no limit.",
+        ),
+    ] = 180.0,
+) -> None:
+    """Score every customer: churn risk, discount sensitivity, uplift, CLV, next order date, reasons."""
+    from smsseg._io import write_parquet
+    from smsseg.data.load import load
+    from smsseg.models.bundle import load_bundle, resolve_model_dir
+    from smsseg.models.scoring import RiskBands, score_customers
+
+    stamp = _as_of(as_of)
+    if reasons_max_recency < 0:
+        raise SmssegError(f"--reasons-max-recency={reasons_max_recency} must be >= 0 (0: no limit)")
+    bands = RiskBands(high=high, medium=medium)
+    reason_bands = [b.strip() for b in reasons_for.split(",") if b.strip()]
+    bundle = load_bundle(resolve_model_dir(model))
+    logging.disable(logging.WARNING)
+    dataset = load(data)
+    with _progress() as bar, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        task = bar.add_task("features", total=None)
+        scores, timings = score_customers(
+            dataset,
+            stamp,
+            bundle,
+            bands,
+            reason_bands,
+            progress=lambda s: bar.update(task, description=f"features: {s}"),
+            reasons_max_recency_days=reasons_max_recency or None,
+        )
+        bar.update(task, description="scored", total=1, completed=1)
+    write_parquet(scores, out, index=False)
+    counts = scores["churn_risk_band"].value_counts()
+    console.print(
+        f"[green]wrote[/] {len(scores):,} scores to {out} with model {bundle.version}: "
+        + ", ".join(f"{band} {int(counts.get(band, 0)):,}" for band in ("high", "medium", "low"))
+        + f"; reasons for {scores.attrs.get('n_reasons', 0):,} at-risk customers "
+        f"({scores.attrs.get('n_reasons_skipped_dormant', 0):,} dormant ones skipped)",
+        highlight=False,
+    )
+    console.print(
+        "time: " + ", ".join(f"{k[:-2]} {v:.1f}s" for k, v in timings.items()), highlight=False
+    )
+    for note in scores.attrs.get("notes", []):
+        console.print(f"[yellow]note:[/] {note}", highlight=False)

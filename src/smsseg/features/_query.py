@@ -1,0 +1,163 @@
+"""The cut-off, the checks on it, and the functions that turn declarations into DuckDB SQL.
+
+A :class:`Context` also owns the per-customer aggregates that several families share (the orders
+aggregate feeds RFM, BTYD and the open cart; the events aggregate feeds browse, cart and category
+views): each is computed in one pass over its table, kept as a DuckDB temporary table for the
+duration of the build, and dropped by :meth:`Context.close`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from smsseg.data.load import Dataset
+from smsseg.errors import SmssegError
+from smsseg.features.catalogue import AggregateQuery, Feature
+
+SECONDS_PER_DAY = 86_400.0
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every feature query needs: the data, the cut-off and the BTYD horizon."""
+
+    data: Dataset
+    as_of: pd.Timestamp
+    horizon_days: int
+    tables: dict[str, str] = field(default_factory=dict)
+    tag: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+
+    @property
+    def literal(self) -> str:
+        """The cut-off as a DuckDB ``TIMESTAMP`` literal (naive UTC, microseconds)."""
+        return timestamp_literal(self.as_of)
+
+    def sql(self, template: str) -> str:
+        return template.replace("{as_of}", self.literal)
+
+    def present(self, requirement: str) -> bool:
+        """Whether ``table``, ``table.column`` or any of ``a|b`` was supplied by the user."""
+        return any(self._present_one(part) for part in requirement.split("|"))
+
+    def _present_one(self, item: str) -> bool:
+        table, _, column = item.partition(".")
+        if not self.data.has(table):
+            return False
+        return not column or self.data.has_column(table, column)
+
+    def satisfied(self, requires: tuple[str, ...]) -> bool:
+        return all(self.present(r) for r in requires)
+
+    def relation(self, name: str, select: Callable[[Context], str]) -> str:
+        """A temporary table holding ``select(self)``, created on first use (one pass per build)."""
+        if name not in self.tables:
+            table = f"_smsseg_{self.tag}_{name}"
+            self.data.con.execute(f"CREATE TEMP TABLE {table} AS {select(self)}")
+            self.tables[name] = table
+        return self.tables[name]
+
+    def close(self) -> None:
+        """Drop the temporary tables of this build."""
+        for table in self.tables.values():
+            self.data.con.execute(f"DROP TABLE IF EXISTS {table}")
+        self.tables.clear()
+
+    def __enter__(self) -> Context:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def timestamp_literal(ts: pd.Timestamp) -> str:
+    return f"TIMESTAMP '{ts.floor('us').strftime('%Y-%m-%d %H:%M:%S.%f')}'"
+
+
+def parse_as_of(value: object) -> pd.Timestamp:
+    """The cut-off as a naive UTC timestamp; a bare date means midnight (00:00 UTC) of that day.
+
+    Raises
+    ------
+    SmssegError
+        When ``value`` is missing or cannot be read as a date.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise SmssegError(
+            "as_of is required (e.g. as_of='2025-06-30'); features never default to the last date in the data"
+        )
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        raise SmssegError(
+            f"as_of={value!r} is not a date or timestamp; use ISO-8601, e.g. '2025-06-30'"
+        ) from None
+    if ts is pd.NaT or pd.isna(ts):
+        raise SmssegError(
+            f"as_of={value!r} is not a date or timestamp; use ISO-8601, e.g. '2025-06-30'"
+        )
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts.floor("us")
+
+
+def check_horizon(horizon_days: object, name: str = "horizon_days") -> int:
+    """``horizon_days`` as an int >= 1, or a :class:`SmssegError` quoting the value."""
+    if (
+        isinstance(horizon_days, bool)
+        or not isinstance(horizon_days, int | float)
+        or horizon_days != int(horizon_days)
+    ):
+        raise SmssegError(f"{name}={horizon_days!r} must be a whole number >= 1")
+    if horizon_days < 1:
+        raise SmssegError(f"{name}={horizon_days!r} must be >= 1")
+    return int(horizon_days)
+
+
+def make_context(data: Dataset, as_of: object, horizon_days: object = 90) -> Context:
+    """Check the arguments and the cut-off against the data; the context every family runs in."""
+    ts = parse_as_of(as_of)
+    horizon = check_horizon(horizon_days)
+    first = data.con.execute("SELECT MIN(created_at) FROM customers").fetchone()[0]
+    if first is None:
+        raise SmssegError(
+            "the customers table has no rows; there is nobody to compute features for"
+        )
+    if ts < pd.Timestamp(first):
+        raise SmssegError(
+            f"as_of='{ts}' is before the first customer was created ({pd.Timestamp(first)}); "
+            "as_of must be on or after the first customers.created_at"
+        )
+    return Context(data, ts, horizon)
+
+
+def computed(ctx: Context, query: AggregateQuery) -> list[Feature]:
+    """The query's SQL-computed features whose inputs the user supplied."""
+    return [f for f in query.features if (f.agg or f.expr) and ctx.satisfied(f.requires)]
+
+
+def aggregate_sql(ctx: Context, query: AggregateQuery) -> str:
+    """``SELECT customer_id, <aggregates> FROM rows GROUP BY customer_id``, then the expressions.
+
+    The outer SELECT relies on DuckDB's lateral column aliases, so an expression may use a
+    feature or helper declared before it.
+    """
+    features = computed(ctx, query)
+    inner = [f"{h.agg} AS {h.name}" for h in query.helpers]
+    inner += [f"{f.agg} AS {f.name}" for f in features if f.agg is not None]
+    outer = [h.name for h in query.helpers]
+    for f in features:
+        outer.append(f"{f.expr} AS {f.name}" if f.expr is not None else f.name)
+    return ctx.sql(
+        f"SELECT customer_id, {', '.join(outer)} FROM ("
+        f"SELECT customer_id, {', '.join(inner)} FROM ({query.rows}) AS source_rows "
+        "GROUP BY customer_id) AS per_customer"
+    )
+
+
+def days_between(later: pd.Timestamp, earlier: pd.Series) -> pd.Series:
+    """Fractional days from each timestamp in ``earlier`` to ``later``."""
+    return (later - pd.to_datetime(earlier)).dt.total_seconds() / SECONDS_PER_DAY

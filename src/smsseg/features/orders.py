@@ -1,0 +1,248 @@
+"""Order-based features: RFM inputs, purchase dynamics and discount behaviour, in one DuckDB pass.
+
+Point in time: only orders with ``ordered_at <= as_of`` and promotions with
+``starts_at <= as_of`` are read. ``orders.status`` has no history in the contract (there is no
+``returned_at``), so an order returned after the cut-off already counts as returned: a known,
+documented approximation (see ``docs/features.md``).
+"""
+
+from __future__ import annotations
+
+from smsseg.features._query import Context, aggregate_sql
+from smsseg.features.catalogue import (
+    ORDER_WINDOWS,
+    AggregateQuery,
+    Feature,
+    Helper,
+    windowed,
+)
+
+DAY = "86400.0"
+SINCE = "(epoch({as_of}) - epoch({col})) / " + DAY
+
+# Promotion periods overlapping each other are merged into disjoint intervals, each listed on
+# every day it touches: an equi-join on the order's day (cheap, unlike a range or ASOF join over
+# millions of orders) then a range check tells whether the order fell inside a promotion.
+_PROMO_INTERVALS = """
+    promo AS (SELECT starts_at, ends_at FROM promotions WHERE starts_at <= {as_of}),
+    promo_prev AS (
+        SELECT *, MAX(ends_at) OVER (ORDER BY starts_at, ends_at
+                                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end
+        FROM promo),
+    promo_groups AS (
+        SELECT *, SUM(CASE WHEN prev_end IS NULL OR starts_at > prev_end THEN 1 ELSE 0 END)
+                  OVER (ORDER BY starts_at, ends_at) AS grp
+        FROM promo_prev),
+    promo_merged AS (SELECT MIN(starts_at) AS p_start, MAX(ends_at) AS p_end FROM promo_groups GROUP BY grp),
+    promo_days AS (
+        SELECT UNNEST(generate_series(date_trunc('day', p_start), date_trunc('day', LEAST(p_end, {as_of})),
+                                      INTERVAL 1 DAY)) AS day, p_start, p_end
+        FROM promo_merged)
+"""
+
+# One window over each customer's orders (split by completed / not) gives the gap to the previous
+# order, whether the order starts a new purchase day, and whether it falls on the first purchase
+# day: the inter-purchase features and the BTYD summary come out of the same pass.
+ORDER_ROWS = (
+    "WITH "
+    + _PROMO_INTERVALS
+    + """,
+    cut AS (SELECT customer_id, ordered_at, amount, discount_amount, promo_code, status,
+                   status = 'completed' AS done
+            FROM orders WHERE ordered_at <= {as_of}),
+    sequenced AS (
+        SELECT cut.*,
+               LAG(ordered_at) OVER w AS prev_at,
+               date_trunc('day', ordered_at) = date_trunc('day', FIRST_VALUE(ordered_at) OVER w) AS first_day
+        FROM cut
+        WINDOW w AS (PARTITION BY customer_id, done ORDER BY ordered_at))
+    SELECT s.*,
+           epoch(ordered_at) - epoch(prev_at) AS gap_s,
+           prev_at IS NULL OR date_trunc('day', prev_at) <> date_trunc('day', ordered_at) AS new_day,
+           d.p_start IS NOT NULL AS in_promo
+    FROM sequenced AS s
+    LEFT JOIN promo_days AS d
+        ON d.day = date_trunc('day', s.ordered_at) AND s.ordered_at BETWEEN d.p_start AND d.p_end
+"""
+)
+
+_WINDOW = "done AND ordered_at > {as_of} - INTERVAL {w} DAY"
+
+
+def _f(name: str, dtype: str, family: str, window: str, description: str, **kw) -> Feature:
+    return Feature(name, dtype, kw.pop("source", "orders"), window, description, family, **kw)
+
+
+RFM_ORDER_FEATURES = (
+    _f(
+        "recency_days",
+        "float",
+        "rfm",
+        "all history",
+        "Days since the last completed order (NA: never ordered).",
+        expr=SINCE.replace("{col}", "_last_order_at"),
+    ),
+    _f(
+        "frequency",
+        "int",
+        "rfm",
+        "all history",
+        "Number of completed orders.",
+        agg="COUNT(*) FILTER (WHERE done)",
+        fill=0,
+    ),
+    _f(
+        "monetary_total",
+        "float",
+        "rfm",
+        "all history",
+        "Total net amount of completed orders.",
+        agg="COALESCE(SUM(amount) FILTER (WHERE done), 0.0)",
+        fill=0.0,
+    ),
+    _f(
+        "aov",
+        "float",
+        "rfm",
+        "all history",
+        "Average order value of completed orders (NA: none).",
+        expr="monetary_total / NULLIF(frequency, 0)",
+    ),
+)
+
+DYNAMICS_FEATURES = (
+    *windowed(
+        "orders_{w}d",
+        ORDER_WINDOWS,
+        dtype="int",
+        source="orders",
+        family="dynamics",
+        description="Completed orders in the last {w} days.",
+        agg=f"COUNT(*) FILTER (WHERE {_WINDOW})",
+        fill=0,
+    ),
+    *windowed(
+        "spend_{w}d",
+        ORDER_WINDOWS,
+        dtype="float",
+        source="orders",
+        family="dynamics",
+        description="Net spend on completed orders in the last {w} days.",
+        agg=f"COALESCE(SUM(amount) FILTER (WHERE {_WINDOW}), 0.0)",
+        fill=0.0,
+    ),
+    _f(
+        "trend_90d",
+        "float",
+        "dynamics",
+        "180d",
+        "(orders in the last 90 days - orders in the 90 before) / their sum, in [-1, 1]; NA: neither.",
+        expr="(orders_90d - _orders_prev_90d) / NULLIF(orders_90d + _orders_prev_90d, 0)",
+    ),
+    _f(
+        "ipt_mean_days",
+        "float",
+        "dynamics",
+        "all history",
+        "Mean days between consecutive completed orders (NA: fewer than 2 orders).",
+        agg=f"AVG(gap_s) FILTER (WHERE done) / {DAY}",
+    ),
+    _f(
+        "ipt_std_days",
+        "float",
+        "dynamics",
+        "all history",
+        "Sample std of days between consecutive completed orders (NA: fewer than 3 orders).",
+        agg=f"STDDEV_SAMP(gap_s) FILTER (WHERE done) / {DAY}",
+    ),
+    _f(
+        "recency_ipt_ratio",
+        "float",
+        "dynamics",
+        "all history",
+        "recency_days / ipt_mean_days: how overdue the next order is (> 1: later than usual).",
+        expr="recency_days / NULLIF(ipt_mean_days, 0)",
+    ),
+    _f(
+        "hours_since_last_order",
+        "float",
+        "dynamics",
+        "all history",
+        "Hours since the last completed order (NA: never ordered).",
+        expr="recency_days * 24.0",
+    ),
+    _f(
+        "days_since_first_order",
+        "float",
+        "dynamics",
+        "all history",
+        "Days since the first completed order (NA: never ordered).",
+        expr=SINCE.replace("{col}", "_first_order_at"),
+    ),
+    _f(
+        "return_share",
+        "float",
+        "dynamics",
+        "all history",
+        "Share of all orders that were returned or cancelled (NA: no orders).",
+        agg="AVG(CASE WHEN status IN ('returned', 'cancelled') THEN 1.0 ELSE 0.0 END)",
+    ),
+)
+
+DISCOUNT_FEATURES = (
+    _f(
+        "discount_order_share",
+        "float",
+        "discount",
+        "all history",
+        "Share of completed orders with a discount or a promo code.",
+        agg="AVG(CASE WHEN discount_amount > 0 OR promo_code IS NOT NULL THEN 1.0 ELSE 0.0 END) FILTER (WHERE done)",
+        requires=("orders.discount_amount|orders.promo_code",),
+    ),
+    _f(
+        "avg_discount_rate",
+        "float",
+        "discount",
+        "all history",
+        "Mean discount / (net amount + discount) over completed orders.",
+        agg="AVG(discount_amount / NULLIF(amount + discount_amount, 0)) FILTER (WHERE done)",
+        requires=("orders.discount_amount",),
+    ),
+    _f(
+        "promo_period_order_share",
+        "float",
+        "discount",
+        "all history",
+        "Share of completed orders placed while a promotion (any) was running.",
+        source="orders + promotions",
+        agg="AVG(CASE WHEN in_promo THEN 1.0 ELSE 0.0 END) FILTER (WHERE done)",
+        requires=("promotions",),
+    ),
+)
+
+ORDER_HELPERS = (
+    Helper("_last_order_at", "MAX(ordered_at) FILTER (WHERE done)"),
+    Helper("_first_order_at", "MIN(ordered_at) FILTER (WHERE done)"),
+    Helper("_last_any_order_at", "MAX(ordered_at)"),
+    Helper(
+        "_orders_prev_90d",
+        "COUNT(*) FILTER (WHERE done AND ordered_at <= {as_of} - INTERVAL 90 DAY "
+        "AND ordered_at > {as_of} - INTERVAL 180 DAY)",
+    ),
+    # for the BTYD summary: distinct purchase days, and the spend of the first purchase day
+    Helper("_purchase_days", "COUNT(*) FILTER (WHERE done AND new_day)"),
+    Helper("_first_day_spend", "COALESCE(SUM(amount) FILTER (WHERE done AND first_day), 0.0)"),
+)
+
+ORDERS_QUERY = AggregateQuery(
+    name="orders",
+    rows=ORDER_ROWS,
+    features=RFM_ORDER_FEATURES + DYNAMICS_FEATURES + DISCOUNT_FEATURES,
+    helpers=ORDER_HELPERS,
+    requires=("orders",),
+)
+
+
+def orders_table(ctx: Context) -> str:
+    """The per-customer orders aggregate (all declared columns and helpers), computed once."""
+    return ctx.relation("orders", lambda c: aggregate_sql(c, ORDERS_QUERY))

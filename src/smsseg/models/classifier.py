@@ -1,0 +1,353 @@
+"""A LightGBM binary classifier with the scikit-learn contract, out-of-time early stopping and
+calibration kept only when it helps. Used for churn and for discount sensitivity.
+
+How the validation rows are used (decided once, here): the caller's ``eval_set`` (for churn, the
+latest snapshot, i.e. out of time) is split by a seeded, stratified shuffle into two halves.
+The *stopping* half picks the number of boosting rounds; the *calibration* half, never seen by
+the booster, fits the calibrator and decides, by cross-fitted Brier score, whether calibration is
+kept at all (see :mod:`smsseg.models.calibration`). Class imbalance is handled with LightGBM's
+``scale_pos_weight``; its shift of the log-odds is undone exactly (``margin - log(weight)``)
+before calibration, so even uncalibrated probabilities keep the base rate.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import train_test_split
+
+from smsseg._io import write_text
+from smsseg.models._frame import (
+    ModelNotFittedError,
+    as_frame,
+    categorical_indices,
+    check_columns,
+    learn_categories,
+    to_matrix,
+)
+from smsseg.models.calibration import Calibrator, select_calibrator
+
+IMBALANCE = ("auto", "balanced", "none")
+CALIBRATION = ("auto", "none", "sigmoid", "isotonic")
+#: ``imbalance="auto"`` reweights only when the minority class is rarer than this: on milder
+#: imbalance reweighting did not improve ranking in our checks and costs calibration.
+AUTO_IMBALANCE_SHARE = 0.05
+FORMAT_VERSION = 1
+
+
+def _labels(y, where: str) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"{where}: y must be 1-dimensional, got shape {y.shape}")
+    values = set(np.unique(y).tolist())
+    if not values <= {0, 1}:
+        raise ValueError(f"{where}: y must hold 0/1 labels, got values {sorted(values)[:5]}")
+    return y.astype(np.int64)
+
+
+class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
+    """Gradient-boosted trees (LightGBM) for a 0/1 label, early-stopped and calibrated.
+
+    Parameters
+    ----------
+    n_estimators : maximum boosting rounds (early stopping usually ends sooner).
+    learning_rate, num_leaves, min_child_samples, subsample, colsample_bytree, reg_lambda :
+        LightGBM's tree parameters.
+    early_stopping_rounds : stop after this many rounds without improvement on the stopping half.
+    imbalance : ``"balanced"`` sets ``scale_pos_weight = negatives / positives``; ``"auto"`` does so
+        only when the minority class is under 5 % of rows; ``"none"`` never.
+    calibration : ``"auto"`` keeps the best of none / sigmoid / isotonic by cross-fitted Brier score
+        on the calibration half; a method name forces it.
+    validation_fraction : share of the training rows held out when ``fit`` gets no ``eval_set``.
+    random_state : seed of every random step (splits, bagging, calibration folds).
+    n_jobs : LightGBM threads (``None``: LightGBM's default).
+
+    Attributes
+    ----------
+    booster_ : lightgbm.Booster
+    feature_names_in_ : ndarray of str
+    categories_ : dict, levels of each categorical feature learned in ``fit``
+    calibrator_ : Calibrator
+    scale_pos_weight_ : float
+    best_iteration_ : int
+    validation_ : dict, Brier scores behind the calibration choice and split sizes
+
+    Example
+    -------
+    >>> from sklearn.datasets import make_classification
+    >>> X, y = make_classification(2000, random_state=0)
+    >>> clf = CalibratedLGBMClassifier(n_estimators=50, random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:3]).shape
+    (3, 2)
+    """
+
+    def __init__(
+        self,
+        *,
+        n_estimators: int = 1500,
+        learning_rate: float = 0.1,
+        num_leaves: int = 31,
+        min_child_samples: int = 50,
+        subsample: float = 0.8,
+        colsample_bytree: float = 0.8,
+        reg_lambda: float = 1.0,
+        early_stopping_rounds: int = 50,
+        imbalance: str = "auto",
+        calibration: str = "auto",
+        validation_fraction: float = 0.2,
+        random_state: int = 42,
+        n_jobs: int | None = None,
+    ):
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.early_stopping_rounds = early_stopping_rounds
+        self.imbalance = imbalance
+        self.calibration = calibration
+        self.validation_fraction = validation_fraction
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    # ----------------------------------------------------------------------------------- fit
+    def _check_params(self) -> None:
+        if self.imbalance not in IMBALANCE:
+            raise ValueError(f"imbalance={self.imbalance!r} must be one of {IMBALANCE}")
+        if self.calibration not in CALIBRATION:
+            raise ValueError(f"calibration={self.calibration!r} must be one of {CALIBRATION}")
+        if int(self.n_estimators) < 1:
+            raise ValueError(f"n_estimators={self.n_estimators} must be >= 1")
+        if not 0 < float(self.validation_fraction) < 1:
+            raise ValueError(f"validation_fraction={self.validation_fraction} must be in (0, 1)")
+
+    def _lgb_params(self, scale_pos_weight: float) -> dict:
+        return {
+            "objective": "binary",
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "min_data_in_leaf": self.min_child_samples,
+            "bagging_fraction": self.subsample,
+            "bagging_freq": 1 if self.subsample < 1 else 0,
+            "feature_fraction": self.colsample_bytree,
+            "lambda_l2": self.reg_lambda,
+            "scale_pos_weight": scale_pos_weight,
+            # AUC is unaffected by the reweighting; log-loss would judge distorted probabilities.
+            "metric": "auc" if scale_pos_weight != 1.0 else "binary_logloss",
+            "seed": self.random_state,
+            "deterministic": True,
+            "force_col_wise": True,
+            "num_threads": self.n_jobs or 0,
+            "verbosity": -1,
+        }
+
+    def _scale_pos_weight(self, y: np.ndarray) -> float:
+        pos, neg = int(y.sum()), int(len(y) - y.sum())
+        minority = min(pos, neg) / len(y)
+        if self.imbalance == "balanced" or (
+            self.imbalance == "auto" and minority < AUTO_IMBALANCE_SHARE
+        ):
+            return neg / pos
+        return 1.0
+
+    def fit(self, X, y, eval_set: tuple | None = None) -> CalibratedLGBMClassifier:
+        """Fit on ``X, y``; early-stop and calibrate on ``eval_set`` (or a held-out share of X).
+
+        Parameters
+        ----------
+        X : DataFrame (or 2-d array) of features; string/category columns are categorical.
+        y : 0/1 labels.
+        eval_set : ``(X_val, y_val)``, e.g. a later snapshot for out-of-time validation.
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        X = as_frame(X)
+        y = _labels(y, "fit")
+        if len(X) != len(y):
+            raise ValueError(f"fit: X has {len(X)} rows but y has {len(y)}")
+        if len(np.unique(y)) < 2:
+            raise ValueError(
+                f"fit: y has one class only ({int(y[0]) if len(y) else 'empty'}); need 0 and 1"
+            )
+        if eval_set is None:
+            X, X_val, y, y_val = train_test_split(
+                X, y, test_size=self.validation_fraction, stratify=y, random_state=self.random_state
+            )
+        else:
+            X_val, y_val = as_frame(eval_set[0]), _labels(eval_set[1], "fit eval_set")
+        self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
+        self.n_features_in_ = len(self.feature_names_in_)
+        self.categories_ = learn_categories(X)
+        self.classes_ = np.array([0, 1])
+        check_columns(X_val, list(self.feature_names_in_), "fit eval_set")
+        self.scale_pos_weight_ = self._scale_pos_weight(y)
+        stop_idx, cal_idx = self._split_validation(y_val)
+        self.booster_ = self._train(
+            self._matrix(X), y, self._matrix(X_val.iloc[stop_idx]), y_val[stop_idx]
+        )
+        self.best_iteration_ = int(
+            self.booster_.best_iteration or self.booster_.current_iteration()
+        )
+        self.calibrator_, scores = self._calibrate(X_val.iloc[cal_idx], y_val[cal_idx])
+        self.validation_ = {
+            "n_stopping": len(stop_idx),
+            "n_calibration": len(cal_idx),
+            "brier_cross_fitted": scores,
+            "calibration": self.calibrator_.kind,
+        }
+        return self
+
+    def _split_validation(self, y_val: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        idx = np.arange(len(y_val))
+        if np.bincount(y_val, minlength=2).min() < 4:
+            warnings.warn(
+                "validation rows hold fewer than 4 of a class: early stopping and calibration "
+                "share them and calibration is skipped",
+                UserWarning,
+                stacklevel=3,
+            )
+            return idx, idx[:0]
+        stop, cal = train_test_split(
+            idx, test_size=0.5, stratify=y_val, random_state=self.random_state
+        )
+        return np.sort(stop), np.sort(cal)
+
+    def _train(
+        self, M: np.ndarray, y: np.ndarray, M_val: np.ndarray, y_val: np.ndarray
+    ) -> lgb.Booster:
+        cats = categorical_indices(list(self.feature_names_in_), self.categories_)
+        names = list(self.feature_names_in_)
+        train = lgb.Dataset(M, y, feature_name=names, categorical_feature=cats, free_raw_data=True)
+        valid = lgb.Dataset(M_val, y_val, reference=train)
+        callbacks = []
+        if len(np.unique(y_val)) == 2:
+            callbacks.append(lgb.early_stopping(self.early_stopping_rounds, verbose=False))
+        return lgb.train(
+            self._lgb_params(self.scale_pos_weight_),
+            train,
+            num_boost_round=int(self.n_estimators),
+            valid_sets=[valid],
+            valid_names=["stopping"],
+            callbacks=callbacks,
+        )
+
+    def _calibrate(self, X_cal: pd.DataFrame, y_cal: np.ndarray) -> tuple[Calibrator, dict]:
+        if len(y_cal) == 0 or self.calibration == "none":
+            return Calibrator(), {}
+        raw = self._raw_proba(self._matrix(X_cal))
+        return select_calibrator(raw, y_cal, method=self.calibration, seed=self.random_state)
+
+    # ------------------------------------------------------------------------------ predict
+    def _check_fitted(self, where: str) -> None:
+        if not hasattr(self, "booster_"):
+            raise ModelNotFittedError(
+                f"This {type(self).__name__} is not fitted yet; call fit(X, y) before {where}."
+            )
+
+    def _matrix(self, X: pd.DataFrame) -> np.ndarray:
+        return to_matrix(X, list(self.feature_names_in_), self.categories_)
+
+    def prepare(self, X) -> np.ndarray:
+        """Check ``X``'s columns and return the float matrix the booster reads."""
+        self._check_fitted("prepare")
+        X = as_frame(X)
+        check_columns(X, list(self.feature_names_in_), f"{type(self).__name__}")
+        return self._matrix(X)
+
+    def _raw_proba(self, M: np.ndarray) -> np.ndarray:
+        margin = self.booster_.predict(M, raw_score=True, num_iteration=self.best_iteration_)
+        if self.scale_pos_weight_ != 1.0:
+            margin = margin - math.log(self.scale_pos_weight_)  # undo the reweighting's prior shift
+        return 1.0 / (1.0 + np.exp(-margin))
+
+    def proba_from_matrix(self, M: np.ndarray) -> np.ndarray:
+        """Calibrated P(y=1) for a matrix made by :meth:`prepare` (no checks: the fast path)."""
+        return np.clip(self.calibrator_(self._raw_proba(M)), 0.0, 1.0)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Calibrated probabilities, shape ``(n, 2)``: columns P(y=0), P(y=1)."""
+        p = self.proba_from_matrix(self.prepare(X))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X) -> np.ndarray:
+        """0/1 at the 0.5 probability threshold."""
+        return (self.predict_proba(X)[:, 1] > 0.5).astype(np.int64)
+
+    def contributions(self, X) -> pd.DataFrame:
+        """Per-row LightGBM (TreeSHAP) contributions on the log-odds scale, plus ``bias``.
+
+        Costly (TreeSHAP): call it only on the rows that need explaining.
+        """
+        M = self.prepare(X)
+        contrib = self.booster_.predict(M, pred_contrib=True, num_iteration=self.best_iteration_)
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        return pd.DataFrame(contrib, columns=[*self.feature_names_in_, "bias"], index=index)
+
+    def feature_importance(self, kind: str = "gain") -> pd.Series:
+        """Total ``gain`` (or ``split`` count) per feature, largest first."""
+        self._check_fitted("feature_importance")
+        values = self.booster_.feature_importance(
+            importance_type=kind, iteration=self.best_iteration_
+        )
+        return pd.Series(values, index=list(self.feature_names_in_), name=kind).sort_values(
+            ascending=False
+        )
+
+    # ---------------------------------------------------------------------------- save/load
+    def metadata(self) -> dict:
+        """What :meth:`load` needs besides the booster text, as JSON-ready data."""
+        self._check_fitted("metadata")
+        return {
+            "format_version": FORMAT_VERSION,
+            "estimator": type(self).__name__,
+            "params": self.get_params(),
+            "features": list(self.feature_names_in_),
+            "categories": self.categories_,
+            "calibrator": self.calibrator_.to_dict(),
+            "scale_pos_weight": self.scale_pos_weight_,
+            "best_iteration": self.best_iteration_,
+            "validation": self.validation_,
+        }
+
+    def save(
+        self, directory: str | Path, name: str, extra: dict | None = None
+    ) -> tuple[Path, Path]:
+        """Write ``<name>.txt`` (LightGBM native text) and ``<name>.json`` (metadata + ``extra``)."""
+        directory = Path(directory)
+        text = self.booster_.model_to_string(num_iteration=self.best_iteration_)
+        model_path = write_text(text, directory / f"{name}.txt")
+        meta = {**self.metadata(), **(extra or {})}
+        meta_path = write_text(json.dumps(meta, indent=2, default=str), directory / f"{name}.json")
+        return model_path, meta_path
+
+    @classmethod
+    def load(cls, directory: str | Path, name: str) -> CalibratedLGBMClassifier:
+        """Rebuild a fitted model from :meth:`save`'s two files."""
+        directory = Path(directory)
+        meta = json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
+        model = cls(**meta["params"])
+        model.booster_ = lgb.Booster(
+            model_str=(directory / f"{name}.txt").read_text(encoding="utf-8")
+        )
+        model.feature_names_in_ = np.asarray(meta["features"], dtype=object)
+        model.n_features_in_ = len(meta["features"])
+        model.categories_ = {k: list(v) for k, v in meta["categories"].items()}
+        model.calibrator_ = Calibrator.from_dict(meta["calibrator"])
+        model.scale_pos_weight_ = float(meta["scale_pos_weight"])
+        model.best_iteration_ = int(meta["best_iteration"])
+        model.validation_ = meta.get("validation", {})
+        model.classes_ = np.array([0, 1])
+        model.metadata_ = meta
+        return model

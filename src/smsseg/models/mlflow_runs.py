@@ -1,0 +1,162 @@
+"""Log a :class:`~smsseg.models.train.TrainResult` to MLflow: one run per model kind.
+
+Experiments are ``<experiment>-churn``, ``<experiment>-discount`` and ``<experiment>-uplift``;
+registered models carry the same names. Each registered model is a scoring bundle holding the
+churn model plus that kind's model (the scorer always needs churn), loadable with
+``mlflow.pyfunc.load_model``.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from smsseg.data.load import Dataset
+from smsseg.models import plots
+from smsseg.models.scoring import predict_scores
+from smsseg.models.tracking import LoggedModel, data_fingerprint, input_example, log_run
+from smsseg.models.train import LABELS, TrainResult
+
+
+def _fingerprint(data: Dataset, as_of, frame: pd.DataFrame) -> dict:
+    first, last = data.con.execute(
+        "SELECT MIN(ordered_at), MAX(ordered_at) FROM orders WHERE ordered_at <= ?",
+        [pd.Timestamp(as_of).to_pydatetime()],
+    ).fetchone()
+    return data_fingerprint(data.row_counts, (first, last), frame)
+
+
+def _flat(table: pd.DataFrame) -> dict[str, float]:
+    return {
+        f"{row}.{col}": float(table.loc[row, col]) for row in table.index for col in table.columns
+    }
+
+
+def _settings_params(result: TrainResult) -> dict:
+    s = result.settings
+    return {
+        "as_of": result.bundle.meta["as_of"],
+        "horizon_days": s.horizon_days,
+        "n_snapshots": s.n_snapshots,
+        "spacing_days": s.spacing_days,
+        "seed": s.seed,
+        "test_share": s.test_share,
+        "n_dropped_features": len(result.dropped),
+    }
+
+
+def _model_params(model, prefix: str) -> dict:
+    params = {f"{prefix}.{k}": v for k, v in model.get_params().items()}
+    for attr in ("best_iteration_", "scale_pos_weight_"):
+        if hasattr(model, attr):
+            params[f"{prefix}.{attr.rstrip('_')}"] = getattr(model, attr)
+    if hasattr(model, "calibrator_"):
+        params[f"{prefix}.calibration_chosen"] = model.calibrator_.kind
+    return params
+
+
+def _churn_figures(result: TrainResult) -> dict:
+    test = result.churn_test
+    scores = {k: test[k].to_numpy() for k in ("model", "bgnbd", "recency_rule")}
+    return {
+        "roc": plots.roc_figure(test["churn"], scores),
+        "calibration": plots.calibration_figure(test["churn"], scores),
+        "lift": plots.lift_figure(test["churn"], scores),
+        "importance": plots.importance_figure(result.bundle.churn.feature_importance()),
+    }
+
+
+def log_training(
+    result: TrainResult,
+    data: Dataset,
+    experiment: str = "smsseg",
+    uri: str | None = None,
+    extra_metrics: dict[str, dict[str, float]] | None = None,
+) -> dict[str, LoggedModel]:
+    """Log every trained model of ``result``; sets ``bundle.meta['version']`` from the registry.
+
+    ``extra_metrics`` adds metrics per kind (e.g. the simulator oracle's, for a quality check).
+
+    Returns
+    -------
+    dict
+        kind → :class:`~smsseg.models.tracking.LoggedModel`.
+    """
+    bundle = result.bundle
+    frame = result.snapshots[[*result.features, *LABELS]]
+    fingerprint = _fingerprint(data, bundle.meta["as_of"], frame)
+    example = input_example(result.snapshots[result.features])
+    base = _settings_params(result)
+    logged: dict[str, LoggedModel] = {}
+
+    def run(kind: str, sub, params: dict, metrics: dict, figures: dict) -> None:
+        out = predict_scores(example, sub, bundle.meta["as_of"]).drop(columns=["reasons"])
+        out["churn_risk_band"] = out["churn_risk_band"].astype(str)
+        logged[kind] = log_run(
+            kind,
+            f"{experiment}-{kind}",
+            params={**base, **params},
+            fingerprint=fingerprint,
+            features=result.features,
+            metrics={**metrics, **(extra_metrics or {}).get(kind, {})},
+            figures=figures,
+            bundle=sub,
+            example=example,
+            example_output=out,
+            registered_name=f"{experiment}-{kind}",
+            uri=uri,
+        )
+
+    churn_metrics = _flat(result.churn_table) | {
+        f"next_order.{k}": v
+        for k, v in result.next_order_metrics.items()
+        if isinstance(v, (int, float))
+    }
+    run(
+        "churn",
+        bundle.subset(["next_order"]),
+        _model_params(bundle.churn, "churn"),
+        churn_metrics,
+        _churn_figures(result),
+    )
+    if bundle.discount is not None:
+        table = result.discount_table
+        test = result.discount_test
+        scores = {k: test[k].to_numpy() for k in ("model", "past_discount_share")}
+        figs = {
+            "roc": plots.roc_figure(test["discount_response"], scores),
+            "calibration": plots.calibration_figure(test["discount_response"], scores),
+            "importance": plots.importance_figure(bundle.discount.feature_importance()),
+        }
+        run(
+            "discount",
+            bundle.subset(["discount"]),
+            _model_params(bundle.discount, "discount"),
+            _flat(table),
+            figs,
+        )
+    if result.uplift is not None:
+        up = result.uplift
+        test = up.test
+        metrics = {
+            f"{name}.{k}": v for name, iv in up.metrics.items() for k, v in iv.to_dict().items()
+        }
+        metrics |= {"ate_test": up.ate_test, "n_train": up.n_train, "n_test": up.n_test}
+        figs = {
+            "qini": plots.qini_figure(
+                test["outcome"], test["treatment"], {"model": test["uplift"].to_numpy()}
+            )
+        }
+        run(
+            "uplift",
+            bundle.subset(["uplift"]),
+            {**_model_params(up.model, "uplift"), "campaign": up.campaign},
+            metrics,
+            figs,
+        )
+    churn = logged["churn"]
+    bundle.meta["version"] = f"{churn.registered_name}/{churn.version}"
+    bundle.meta["mlflow"] = {
+        k: {"run_id": v.run_id, "model_uri": v.model_uri, "experiment": v.experiment}
+        for k, v in logged.items()
+    }
+    return logged

@@ -1,0 +1,103 @@
+"""Finding the parts of a run folder: whatever exists is reported, the rest is noted as missing."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+#: Label columns a held-out predictions file may carry (0/1).
+LABEL_COLUMNS = ("churn", "y", "y_true", "label")
+#: Folders never searched (MLflow stores, caches).
+SKIP_DIRS = {"mlruns", "artifacts", "__pycache__", ".ipynb_checkpoints"}
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    """Where each part of a run lives (``None``: not in this run).
+
+    Attributes
+    ----------
+    run : the run folder.
+    data_dir : contract tables (``customers.parquet`` ...).
+    bundle_dir : a model bundle (``bundle.json``).
+    scores : ``scores.parquet`` (churn probability, discount sensitivity, risk band).
+    predictions : held-out predictions with a 0/1 label and score columns (ROC, calibration).
+    features : a features Parquet file.
+    segments_dir : output of ``smsseg segment`` (``membership.parquet``, ``segment_summary.csv``).
+    plan_dir : output of ``smsseg plan`` (``plan.parquet``, ``suppressed.csv``).
+    """
+
+    run: Path
+    data_dir: Path | None = None
+    bundle_dir: Path | None = None
+    scores: Path | None = None
+    predictions: Path | None = None
+    features: Path | None = None
+    segments_dir: Path | None = None
+    plan_dir: Path | None = None
+
+    def present(self) -> dict[str, bool]:
+        return {f.name: getattr(self, f.name) is not None for f in fields(self) if f.name != "run"}
+
+
+def _files(run: Path, pattern: str) -> list[Path]:
+    """Matches of ``pattern`` under ``run``, shallowest first, skipping hidden and tool folders."""
+    found = [
+        p
+        for p in run.rglob(pattern)
+        if not any(
+            part.startswith(".") or part in SKIP_DIRS for part in p.relative_to(run).parts[:-1]
+        )
+    ]
+    return sorted(found, key=lambda p: (len(p.relative_to(run).parts), str(p)))
+
+
+def _first(run: Path, pattern: str) -> Path | None:
+    found = _files(run, pattern)
+    return found[0] if found else None
+
+
+def _is_predictions(path: Path) -> bool:
+    try:
+        cols = pq.read_schema(path).names
+    except (OSError, ValueError):
+        return False
+    return any(c in cols for c in LABEL_COLUMNS) and len(cols) >= 2
+
+
+def _is_bundle(path: Path) -> bool:
+    try:
+        return isinstance(json.loads(path.read_text(encoding="utf-8")).get("metrics"), dict)
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def discover_run(run: str | Path, **overrides: Path | None) -> RunFiles:
+    """Locate the parts of a run folder; ``overrides`` (same names as :class:`RunFiles`) win.
+
+    Data: ``run/data`` or ``run`` itself when it holds ``customers.*``. Others: the shallowest
+    ``bundle.json`` with metrics, ``scores.parquet``, a ``*test*`` / ``*predictions*`` Parquet with a
+    label column, ``features*.parquet``, the folder of ``membership.parquet`` and of
+    ``plan.parquet``.
+    """
+    run = Path(run)
+    found: dict[str, Path | None] = {}
+    for candidate in (run / "data", run):
+        if any((candidate / f"customers{s}").is_file() for s in (".parquet", ".csv")):
+            found["data_dir"] = candidate
+            break
+    bundle = next((p for p in _files(run, "bundle.json") if _is_bundle(p)), None)
+    found["bundle_dir"] = bundle.parent if bundle else None
+    found["scores"] = _first(run, "scores.parquet")
+    preds = _files(run, "*test*.parquet") + _files(run, "*predictions*.parquet")
+    found["predictions"] = next((p for p in preds if _is_predictions(p)), None)
+    found["features"] = _first(run, "features*.parquet")
+    membership = _first(run, "membership.parquet")
+    found["segments_dir"] = membership.parent if membership else None
+    plan = _first(run, "plan.parquet")
+    found["plan_dir"] = plan.parent if plan else None
+    found.update({k: Path(v) for k, v in overrides.items() if v is not None})
+    return RunFiles(run=run, **found)

@@ -1,0 +1,201 @@
+"""Report sections about the inputs and the models: data, features and scores, model metrics."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from smsseg.report import plots
+from smsseg.report.discover import LABEL_COLUMNS, RunFiles
+from smsseg.report.html import NOT_AVAILABLE, Section, figure, figures, kpis, note, table
+
+METRIC_COLUMNS = ["roc_auc", "pr_auc", "brier", "ece", "lift_top_decile", "capture_top_decile", "n"]
+
+
+def data_section(run: RunFiles) -> Section:
+    """Headline numbers, orders by month, customers by country, SMS events by type."""
+    sec = Section("data", "Data summary")
+    if run.data_dir is None:
+        return sec.add(note(f"Input data: {NOT_AVAILABLE}."))
+    from smsseg.data.load import load
+    from smsseg.data.summary import summarize
+
+    data = load(run.data_dir, validate=False)  # validated when the run loaded it
+    facts = summarize(data)
+    first, last = facts["date_range"]
+    tiles = {
+        "customers": f"{facts['customers']:,}",
+        "buyers": f"{facts['buyers']:,}",
+        "repeat buyers": f"{facts['repeat_buyers']:,}",
+        "orders per customer": f"{facts['orders_per_customer']:.2f}",
+        "orders from": f"{first:%Y-%m-%d}",
+        "orders to": f"{last:%Y-%m-%d}",
+        "countries": facts["countries"],
+    }
+    if facts["sms_opt_in_rate"] is not None:
+        tiles["SMS opt-in rate"] = f"{facts['sms_opt_in_rate']:.1%}"
+    if facts["loyalty_members"] is not None:
+        tiles["loyalty members"] = f"{facts['loyalty_members']:,}"
+    sec.add(kpis(tiles))
+    q = data.con.execute
+    monthly = q(
+        """SELECT date_trunc('month', ordered_at) AS month, COUNT(*) AS orders,
+                  SUM(amount) AS revenue FROM orders WHERE status = 'completed'
+           GROUP BY 1 ORDER BY 1"""
+    ).df()
+    imgs = []
+    if len(monthly):
+        fig = plots.monthly(
+            monthly.set_index("month"), "orders", "revenue", "Completed orders and revenue by month"
+        )
+        imgs.append(figure(fig, "orders by month"))
+    countries = q(
+        "SELECT COALESCE(country, '?') AS c, COUNT(*) AS n FROM customers GROUP BY 1 ORDER BY 2 DESC LIMIT 12"
+    ).df()
+    imgs.append(
+        figure(
+            plots.barh(countries.set_index("c")["n"], "Customers by country", "customers"),
+            "countries",
+        )
+    )
+    if data.has("sms"):
+        sms = q("SELECT event_type, COUNT(*) AS n FROM sms GROUP BY 1").df()
+        imgs.append(
+            figure(
+                plots.barh(sms.set_index("event_type")["n"], "SMS history by event", "events"),
+                "sms",
+            )
+        )
+    rows = pd.DataFrame({"table": list(facts["tables"]), "rows": list(facts["tables"].values())})
+    return sec.add(figures(*imgs), "<h3>Tables</h3>", table(rows))
+
+
+def _importance(run: RunFiles) -> pd.Series | None:
+    path = run.bundle_dir / "churn.txt" if run.bundle_dir else None
+    if path is None or not path.is_file():
+        return None
+    import lightgbm as lgb
+
+    booster = lgb.Booster(model_file=str(path))
+    gain = pd.Series(booster.feature_importance("gain"), index=booster.feature_name())
+    return gain[gain > 0].sort_values(ascending=False)
+
+
+def features_section(run: RunFiles) -> Section:
+    """What drives churn (model importance), the score distributions and the feature table."""
+    sec = Section("features", "Features and scores")
+    gain = _importance(run)
+    imgs = []
+    if gain is not None and len(gain):
+        share = (gain / gain.sum()).head(15)
+        imgs.append(
+            figure(
+                plots.barh(
+                    share, "Churn model: top features (share of gain)", "share of gain", "{:.1%}"
+                ),
+                "importance",
+            )
+        )
+    if run.scores is not None:
+        scores = pd.read_parquet(run.scores)
+        for col, label in (
+            ("churn_probability", "Churn probability"),
+            ("discount_sensitivity", "Discount sensitivity"),
+        ):
+            if col in scores and scores[col].notna().any():
+                imgs.append(figure(plots.histogram(scores[col], label, col), col))
+        if "churn_risk_band" in scores:
+            bands = scores["churn_risk_band"].astype(str).value_counts()
+            imgs.append(
+                figure(plots.barh(bands, "Customers by churn risk band", "customers"), "bands")
+            )
+    if not imgs:
+        sec.add(note(f"Model importance and scores: {NOT_AVAILABLE}."))
+    sec.add(figures(*imgs))
+    if run.features is None:
+        return sec.add(note(f"Feature table: {NOT_AVAILABLE}."))
+    feats = pd.read_parquet(run.features)
+    numeric = feats.select_dtypes("number")
+    cols = [c for c in (gain.index if gain is not None else []) if c in numeric][:12] or list(
+        numeric.columns[:12]
+    )
+    desc = pd.DataFrame({
+        "feature": cols,
+        "mean": [numeric[c].mean() for c in cols],
+        "median": [numeric[c].median() for c in cols],
+        "missing": [numeric[c].isna().mean() for c in cols],
+    })  # fmt: skip
+    return sec.add(
+        note(
+            f"{len(feats):,} customers × {feats.shape[1]:,} columns; the most important features:"
+        ),
+        table(desc, {"missing": ".1%"}),
+    )
+
+
+def _metrics_frame(block: dict) -> pd.DataFrame:
+    frame = pd.DataFrame(block).T
+    cols = [c for c in METRIC_COLUMNS if c in frame.columns]
+    return frame[cols].rename_axis("score").reset_index()
+
+
+def models_section(run: RunFiles) -> Section:
+    """Metrics of the models against their baselines, and ROC / calibration / lift curves."""
+    sec = Section("models", "Models")
+    if run.bundle_dir is None:
+        sec.add(note(f"Model metrics: {NOT_AVAILABLE}."))
+    else:
+        meta = json.loads((run.bundle_dir / "bundle.json").read_text(encoding="utf-8"))
+        sec.add(note(f"Model {meta.get('version', meta.get('name', ''))} as of {meta.get('as_of', '?')}, "
+                     f"horizon {meta.get('horizon_days', '?')} days, {len(meta.get('features', []))} features."))  # fmt: skip
+        metrics = meta.get("metrics", {})
+        for key, title in (("churn", "Churn (out of time)"), ("discount", "Discount sensitivity")):
+            if metrics.get(key):
+                frame = _metrics_frame(metrics[key])
+                sec.add(f"<h3>{title}</h3>", table(frame, {"n": ",.0f"}))
+                shown = [c for c in ("roc_auc", "pr_auc", "capture_top_decile") if c in frame]
+                if shown and len(frame) > 1:
+                    fig = plots.grouped_bars(
+                        frame.set_index("score")[shown].T, f"{title}: model vs baselines", "value"
+                    )
+                    sec.add(figure(fig, f"{key} metrics"))
+        for key, title in (("next_order", "Days to next order"), ("uplift", "Uplift")):
+            flat = {
+                k: v
+                for k, v in (metrics.get(key) or {}).items()
+                if isinstance(v, int | float | str)
+            }
+            if flat:
+                sec.add(
+                    f"<h3>{title}</h3>",
+                    kpis({k: f"{v:.4g}" if isinstance(v, float) else v for k, v in flat.items()}),
+                )
+        for text in meta.get("notes", []):
+            sec.add(note(text))
+    return sec.add(_curves(run))
+
+
+def _curves(run: RunFiles) -> str:
+    if run.predictions is None:
+        return note(
+            f"ROC, calibration and lift curves: {NOT_AVAILABLE} (no held-out predictions file)."
+        )
+    from smsseg.models.plots import calibration_figure, lift_figure, roc_figure
+
+    preds = pd.read_parquet(run.predictions)
+    label = next(c for c in LABEL_COLUMNS if c in preds)
+    scores = {
+        c: preds[c].to_numpy(dtype=float)
+        for c in preds.select_dtypes("number").columns
+        if c != label and preds[c].between(0, 1).all()
+    }
+    y = preds[label].to_numpy(dtype=np.int64)
+    if not scores or len(np.unique(y)) < 2:
+        return note("Held-out predictions have no score column or a single class: no curves.")
+    return "<h3>Held-out curves</h3>" + figures(
+        figure(roc_figure(y, scores), "ROC"),
+        figure(calibration_figure(y, scores), "calibration"),
+        figure(lift_figure(y, scores), "lift"),
+    )

@@ -1,0 +1,232 @@
+"""Training and scoring on a small simulated dataset, through the functions and the CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import smsseg.cli.models  # noqa: F401  (registers train / score)
+from smsseg.cli.app import app
+from smsseg.errors import SmssegError
+from smsseg.models import RiskBands, load_bundle, predict_scores, save_bundle, score_customers
+from smsseg.models.scoring import SCORE_COLUMNS, add_reasons, build_scoring_features
+from tests.models.conftest import AS_OF
+
+pytestmark = pytest.mark.xdist_group("models-sim")
+
+
+def test_churn_model_beats_both_baselines_out_of_time(trained):
+    table = trained.churn_table
+    assert set(table.index) == {"model", "bgnbd", "recency_rule"}
+    assert table.loc["model", "roc_auc"] > table.loc["bgnbd", "roc_auc"]
+    assert table.loc["model", "roc_auc"] > table.loc["recency_rule", "roc_auc"]
+    assert table.loc["model", "brier"] < table.loc["bgnbd", "brier"]
+    # every metric is computed on the same held-out rows of the latest snapshot only
+    test = trained.churn_test
+    assert test["snapshot"].nunique() == 1
+    assert test["snapshot"].iloc[0] == trained.snapshots["snapshot"].max()
+    assert int(table.loc["model", "n"]) == len(test)
+
+
+def test_out_of_time_split_is_disjoint(trained):
+    from smsseg.models.train import split_out_of_time
+
+    masks = split_out_of_time(trained.snapshots, 0.5, 42)
+    assert not (masks["train"] & (masks["tune"] | masks["test"])).any()
+    assert not (masks["tune"] & masks["test"]).any()
+    latest = trained.snapshots["snapshot"] == trained.snapshots["snapshot"].max()
+    assert ((masks["tune"] | masks["test"]) == latest.to_numpy()).all()
+
+
+def test_every_part_was_trained_and_high_cardinality_features_dropped(trained):
+    assert trained.bundle.parts() == ["churn", "discount", "next_order", "uplift"]
+    assert "postal_code" in trained.dropped and "postal_code" not in trained.features
+    assert trained.uplift.campaign == "exp_discount_sms"
+    for interval in trained.uplift.metrics.values():
+        assert interval.low <= interval.estimate <= interval.high
+
+
+def test_bundle_round_trip_and_scores(trained, dataset, tmp_path):
+    bundle = trained.bundle
+    bundle.meta["version"] = "test/1"
+    save_bundle(bundle, tmp_path / "model")
+    files = sorted(p.name for p in (tmp_path / "model").iterdir())
+    assert (
+        "bundle.json" in files
+        and "churn.txt" in files
+        and not any(f.endswith((".pkl", ".pickle")) for f in files)
+    )
+    meta = json.loads((tmp_path / "model" / "churn.json").read_text())
+    assert {"features", "as_of", "horizon_days", "metrics", "versions"} <= set(meta)
+    loaded = load_bundle(tmp_path / "model")
+    scores, timings = score_customers(dataset, AS_OF, loaded)
+    assert list(scores.columns) == ["customer_id", *SCORE_COLUMNS]
+    assert set(timings) == {"features_s", "predict_s", "reasons_s"}
+    assert scores["customer_id"].is_unique
+    p = scores["churn_probability"].to_numpy()
+    assert ((p >= 0) & (p <= 1)).all()
+    bands = scores["churn_risk_band"].astype(str)
+    assert (bands[p > 0.7] == "high").all() and (bands[p < 0.4] == "low").all()
+    assert scores["discount_sensitivity"].between(0, 1).all()
+    assert scores["uplift"].notna().all()
+    assert (scores["model_version"] == "test/1").all()
+    # reasons only for the at-risk (high band, ordered in the last 180 days), next order date
+    # only for likely buyers, after as_of
+    features = build_scoring_features(dataset, AS_OF, loaded)
+    recent = (features["recency_days"] <= 180).to_numpy()
+    at_risk = (bands == "high").to_numpy() & recent
+    assert at_risk.any() and ((bands == "high").to_numpy() & ~recent).any()
+    assert scores.loc[at_risk, "reasons"].notna().all()
+    assert scores.loc[~at_risk, "reasons"].isna().all()
+    assert scores.attrs["n_reasons"] == int(at_risk.sum())
+    assert scores.attrs["n_reasons_skipped_dormant"] == int((bands == "high").sum() - at_risk.sum())
+    dates = scores["expected_next_order_date"]
+    assert dates[p >= 0.5].isna().all()
+    assert (dates.dropna() >= pd.Timestamp(AS_OF)).all()
+
+
+def test_scores_match_the_estimators(trained, dataset):
+    bundle = trained.bundle
+    features = build_scoring_features(dataset, AS_OF, bundle)
+    scores = predict_scores(features, bundle, AS_OF)
+    X = features[bundle.churn.feature_names_in_]
+    np.testing.assert_allclose(scores["churn_probability"], bundle.churn.predict_proba(X)[:, 1])
+    np.testing.assert_allclose(scores["uplift"], bundle.uplift.predict(X))
+
+
+def test_configurable_bands_and_reason_bands(trained, dataset):
+    bundle = trained.bundle
+    features = build_scoring_features(dataset, AS_OF, bundle)
+    scores = predict_scores(features, bundle, AS_OF, bands=RiskBands(high=0.9, medium=0.2))
+    p, bands = scores["churn_probability"], scores["churn_risk_band"].astype(str)
+    assert (bands[(p >= 0.2) & (p <= 0.9)] == "medium").all()
+    with_reasons = add_reasons(
+        scores, features, bundle, bands=("high", "medium"), max_recency_days=None
+    )
+    assert (
+        with_reasons["reasons"].notna().sum()
+        == with_reasons.attrs["n_reasons"]
+        == int(bands.isin(["high", "medium"]).sum())
+    )
+    with pytest.raises(SmssegError, match="must satisfy 0 < medium <= high < 1"):
+        RiskBands(high=0.3, medium=0.5)
+    with pytest.raises(SmssegError, match=r"reason bands \['urgent'\]"):
+        add_reasons(scores, features, bundle, bands=("urgent",))
+    with pytest.raises(SmssegError, match="max_recency_days=-1 must be >= 0"):
+        add_reasons(scores, features, bundle, max_recency_days=-1)
+
+
+def _orders_only(sim_dir, tmp_path):
+    out = tmp_path / "orders_only"
+    out.mkdir()
+    shutil.copy(sim_dir / "customers.parquet", out)
+    orders = pd.read_parquet(sim_dir / "orders.parquet").drop(
+        columns=["discount_amount", "promo_code"]
+    )
+    orders.to_parquet(out / "orders.parquet")
+    return out
+
+
+def test_cli_train_and_score_on_an_orders_only_directory(sim_dir, tmp_path):
+    data = _orders_only(sim_dir, tmp_path)
+    runner = CliRunner()
+    model_dir = tmp_path / "models" / "m1"
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--data",
+            str(data),
+            "--as-of",
+            AS_OF,
+            "--snapshots",
+            "2",
+            "--threads",
+            "1",
+            "--no-mlflow",
+            "--name",
+            str(model_dir),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "ROC-AUC" in result.output and "bgnbd" in result.output and "recency_rule" in result.output
+    )
+    assert "discount model not trained" in result.output
+    assert "no uplift model" in result.output
+    out = tmp_path / "scores.parquet"
+    result = runner.invoke(
+        app,
+        [
+            "score",
+            "--data",
+            str(data),
+            "--as-of",
+            AS_OF,
+            "--model",
+            str(model_dir),
+            "--out",
+            str(out),
+            "--high",
+            "0.8",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "discount_sensitivity is empty" in result.output
+        or "no discount-sensitivity model" in result.output
+    )
+    scores = pd.read_parquet(out)
+    assert scores["churn_probability"].notna().all()
+    assert scores["discount_sensitivity"].isna().all() and scores["uplift"].isna().all()
+    assert (scores.loc[scores["churn_probability"] > 0.8, "churn_risk_band"] == "high").all()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--as-of", "yesterday-ish"], "--as-of='yesterday-ish' is not a date"),
+        (["--as-of", AS_OF, "--horizon-days", "-3"], "--horizon-days=-3 must be >= 1"),
+    ],
+    ids=["bad-date", "bad-horizon"],
+)
+def test_cli_train_rejects_bad_input(sim_dir, args, message):
+    result = CliRunner().invoke(app, ["train", "--data", str(sim_dir), "--no-mlflow", *args])
+    assert result.exit_code == 1
+    assert message in " ".join(result.output.split())
+
+
+def test_cli_score_without_a_model_says_how_to_get_one(sim_dir, tmp_path):
+    result = CliRunner().invoke(
+        app,
+        [
+            "score",
+            "--data",
+            str(sim_dir),
+            "--as-of",
+            AS_OF,
+            "--model",
+            str(tmp_path / "nothing"),
+            "--out",
+            str(tmp_path / "s.parquet"),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "no trained model found" in " ".join(result.output.split())
+
+
+def test_train_and_score_writes_models_and_scores(dataset, tmp_path):
+    from smsseg.models.workflow import train_and_score
+    from tests.models.conftest import SETTINGS
+
+    step = train_and_score(dataset, AS_OF, tmp_path / "demo", settings=SETTINGS, track=False)
+    assert (step.model_dir / "bundle.json").is_file()
+    scores = pd.read_parquet(step.scores_path)
+    assert len(scores) == step.n_scored > 0
+    assert scores["reasons"].notna().sum() == step.n_reasons
+    assert step.mlflow_ui_command is None
