@@ -91,10 +91,19 @@ def report(
     out: Annotated[
         Path | None, typer.Option(help="HTML file to write (default RUN/report.html).")
     ] = None,
+    models: Annotated[
+        Path | None,
+        typer.Option(help="Model directory (bundle.json), when it is not inside RUN."),
+    ] = None,
 ) -> None:
     """Write one self-contained HTML report of a run: data, features, models, tiers, segments,
     plan."""
     from smsseg.report import render_report
 
-    target = render_report(run, out or run / "report.html")
+    overrides = {}
+    if models is not None:
+        overrides["bundle_dir"] = models
+        if (models / "churn_test.parquet").is_file():
+            overrides["predictions"] = models / "churn_test.parquet"
+    target = render_report(run, out or run / "report.html", **overrides)
     console.print(f"[green]wrote[/] report to {target}")

@@ -129,6 +129,7 @@ def train(
     ] = True,
 ) -> None:
     """Train churn, discount-sensitivity, next-order and (with a randomized test) uplift models."""
+    from smsseg._io import write_parquet
     from smsseg.data.load import load
     from smsseg.models.bundle import save_bundle
     from smsseg.models.train import STEPS, TrainSettings, train_models
@@ -165,8 +166,11 @@ def train(
             logged = log_training(result, dataset, experiment=experiment, uri=uri)
     else:
         result.bundle.meta["version"] = f"{name}@{result.bundle.meta['as_of']}"
-    model_dir = Path(name) if ("/" in name or Path(name).is_dir()) else config.MODELS_DIR / name
+    # a bare name lives under models/; only something that looks like a path is taken as one
+    model_dir = Path(name) if ("/" in name or name.startswith(".")) else config.MODELS_DIR / name
     save_bundle(result.bundle, model_dir)
+    # the out-of-time rows with labels and every score: ROC / calibration / lift in the report
+    write_parquet(result.churn_test, model_dir / "churn_test.parquet", index=False)
     _print_training(result, logged, model_dir, uri)
 
 

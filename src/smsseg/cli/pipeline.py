@@ -37,8 +37,12 @@ TRANSITION_DAYS = 30
 @app.command()
 @handle_errors
 def demo(
-    out: Annotated[Path, typer.Option(help="Folder for the demo's data and outputs.")] = Path("demo"),
-    customers: Annotated[int, typer.Option(help="Customers to generate.")] = config.DEFAULT_CUSTOMERS,
+    out: Annotated[Path, typer.Option(help="Folder for the demo's data and outputs.")] = Path(
+        "demo"
+    ),
+    customers: Annotated[
+        int, typer.Option(help="Customers to generate.")
+    ] = config.DEFAULT_CUSTOMERS,
     seed: Annotated[int, typer.Option(help="Random seed of every step.")] = config.DEFAULT_SEED,
     as_of: Annotated[str, typer.Option(help="Date the pipeline runs as of.")] = config.DEFAULT_END,
     model_name: Annotated[str, typer.Option(help="Model name under models/.")] = "demo",
@@ -56,7 +60,9 @@ def demo(
     }
 
     _step("1/8 generate a retail dataset with planted truth")
-    data.generate(out=data_dir, customers=customers, seed=seed, start=config.DEFAULT_START, end=as_of)
+    data.generate(
+        out=data_dir, customers=customers, seed=seed, start=config.DEFAULT_START, end=as_of
+    )
     _step("2/8 validate it and summarize")
     data.summary(data_dir)
     _step(f"3/8 point-in-time features as of {as_of}")
@@ -68,16 +74,25 @@ def demo(
     models.score(data=data_dir, as_of=earlier, out=paths["earlier scores"], model=model_name)
     _step("6/8 value tiers and the twelve SMS segments")
     segments.segment(
-        data=data_dir, as_of=as_of, scores=paths["scores"], out=paths["segments"],
-        transitions_from=earlier, scores_from=paths["earlier scores"], seed=seed,
+        data=data_dir,
+        as_of=as_of,
+        scores=paths["scores"],
+        out=paths["segments"],
+        transitions_from=earlier,
+        scores_from=paths["earlier scores"],
+        seed=seed,
     )
     _step("7/8 send plan: consent, caps, quiet hours, sunset, holdouts, audiences")
     activation.plan(
-        segments=paths["segments"], data=data_dir, as_of=as_of, goal=DEMO_GOALS,
-        out=paths["plan"], seed=seed,
+        segments=paths["segments"],
+        data=data_dir,
+        as_of=as_of,
+        goal=DEMO_GOALS,
+        out=paths["plan"],
+        seed=seed,
     )
     _step("8/8 the run report")
-    activation.report(run=out, out=paths["report"])
+    activation.report(run=out, out=paths["report"], models=config.MODELS_DIR / model_name)
 
     console.rule("done")
     console.print(f"report:    {paths['report'].resolve()}", highlight=False)

@@ -9,6 +9,7 @@ present as empty / NULL-typed views, so every later stage's SQL runs on any vali
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -46,6 +47,9 @@ def connect(
     """A DuckDB connection configured for the contract (UTC session time zone)."""
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    # DuckDB spills to ./.tmp by default: keep spill files out of the user's working tree
+    spill = Path(tempfile.gettempdir()) / "smsseg-duckdb"
+    con.execute(f"SET temp_directory = {_sql_string(str(spill))}")
     try:
         con.execute("SET enable_progress_bar = false")
     except duckdb.Error:

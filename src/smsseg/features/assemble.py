@@ -1,18 +1,17 @@
-"""One SQL statement joins every family's per-customer result onto the population.
+"""The population LEFT JOINs every family's per-customer result, in SQL.
 
 Why in DuckDB and not pandas: aligning a dozen frames of a million string-indexed rows in
 pandas (reindex, isin, fill) took longer than computing the features. Here each family is a
 :class:`Part` (a per-customer relation and the features it provides); the population LEFT JOINs
-every part once, and each feature's SQL says what a customer without rows in the source gets:
-the feature's declared ``fill`` (0 orders, not opted in), or NA. Features of a table the user did
-not supply are typed NULLs.
+each part, in customer order, and each feature's SQL says what a customer without rows in the
+source gets: the feature's declared ``fill`` (0 orders, not opted in), or NA. Features of a table
+the user did not supply are typed NULLs.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from smsseg.features._query import Context
@@ -68,34 +67,35 @@ def feature_sql(ctx: Context, part: Part, feature: Feature) -> str:
     )
 
 
-def assembly_sql(ctx: Context, population: Part, parts: list[Part]) -> str:
-    """``SELECT <every feature> FROM population LEFT JOIN <each part>``.
+def part_sql(ctx: Context, population: Part, part: Part) -> str:
+    """One part's features for every customer of the population, in ``customer_id`` order.
 
-    Unordered: sorting a hundred-column result is a large share of the query's cost, so the
-    population relation carries ``_row``, each customer's rank by ``customer_id``, and the caller
-    reorders the fetched rows with it (:func:`customer_order`).
+    Parts are fetched one at a time (rather than one wide join) so that only one part's result
+    is held by DuckDB while pandas receives it: a million-customer build stays within ~4 GB.
     """
-    items = [f"{population.alias}.customer_id", f"{population.alias}._row"]
-    joins = []
-    for part in (population, *parts):
-        items += [feature_sql(ctx, part, f) for f in part.features]
-        items += [f"{part.alias}.{column} AS {column}" for column in part.extra]
-        if part is not population:
-            joins.append(
-                f"LEFT JOIN {part.relation} AS {part.alias} "
-                f"ON {part.alias}.customer_id = {population.alias}.customer_id"
-            )
+    pop = population.alias
+    items = [feature_sql(ctx, part, f) for f in part.features]
+    items += [f"{part.alias}.{column} AS {column}" for column in part.extra]
+    if part is population:
+        return f"SELECT {pop}.customer_id, {', '.join(items)} FROM {part.relation} AS {pop} ORDER BY {pop}._row"
     return (
-        f"SELECT {', '.join(items)} FROM {population.relation} AS {population.alias} "
-        + " ".join(joins)
+        f"SELECT {', '.join(items)} FROM {population.relation} AS {pop} "
+        f"LEFT JOIN {part.relation} AS {part.alias} ON {part.alias}.customer_id = {pop}.customer_id "
+        f"ORDER BY {pop}._row"
     )
 
 
 def population_sql(select: str) -> str:
-    """The population relation: ``select`` (one row per customer) plus its ``_row`` rank."""
+    """The population relation: ``select`` (one row per customer) plus ``_row``, its rank by id."""
     return f"SELECT *, row_number() OVER (ORDER BY customer_id) - 1 AS _row FROM ({select}) AS population"
 
 
-def customer_order(frame: pd.DataFrame) -> np.ndarray:
-    """Positions that put the fetched assembly in ``customer_id`` order (by its ``_row``)."""
-    return np.argsort(frame["_row"].to_numpy(), kind="stable")
+def fetch_parts(ctx: Context, population: Part, parts: list[Part]) -> pd.DataFrame:
+    """Every part's columns side by side, indexed by ``customer_id`` (sorted)."""
+    columns: dict[str, object] = {}
+    for part in (population, *parts):
+        frame = ctx.data.con.execute(part_sql(ctx, population, part)).df()
+        columns.update({name: frame[name].array for name in frame.columns})
+    index = pd.Index(columns.pop("customer_id"), name="customer_id")
+    # copy=False: no consolidation of the columns into blocks (it would copy them all)
+    return pd.DataFrame(columns, index=index, copy=False)

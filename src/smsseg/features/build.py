@@ -15,7 +15,7 @@ import pandas as pd
 
 from smsseg.data.load import Dataset
 from smsseg.features._query import SECONDS_PER_DAY, Context, aggregate_sql, make_context
-from smsseg.features.assemble import Part, assembly_sql, customer_order, population_sql
+from smsseg.features.assemble import Part, fetch_parts, population_sql
 from smsseg.features.browse import (
     CART_QUERY,
     HISTORY_QUERY,
@@ -189,7 +189,7 @@ def _assemble(
         )
     )
     step("join")
-    frame = ctx.data.con.execute(assembly_sql(ctx, population, parts)).df().set_index("customer_id")
+    frame = fetch_parts(ctx, population, parts)
     return frame, chosen
 
 
@@ -212,26 +212,22 @@ def _finalize(
     ctx: Context,
     categories: list[str],
 ) -> pd.DataFrame:
-    """Declared columns only, in catalogue order and customer order, with declared dtypes.
+    """Declared columns only, in catalogue order, with declared dtypes; absent ones all-NA.
 
-    ``frame`` holds the assembled rows in fetch order; ``lifetime`` (the BTYD columns) is already
-    in customer order. Each column is reordered once, and the result is built without
-    consolidating the columns into blocks (which would copy them all once more).
+    ``lifetime`` holds the BTYD columns, in the same customer order as ``frame``.
     """
-    order = customer_order(frame)
-    index = frame.index.take(order)
-    if lifetime is not None and not lifetime.index.equals(index):
-        lifetime = lifetime.reindex(index)
+    if lifetime is not None and not lifetime.index.equals(frame.index):
+        lifetime = lifetime.reindex(frame.index)
     columns = {}
     for feature in features:
         if lifetime is not None and feature.name in lifetime:
-            values = lifetime[feature.name].set_axis(index)
+            values = lifetime[feature.name]
         elif feature.name in frame:
-            values = frame[feature.name].take(order).set_axis(index)
+            values = frame[feature.name]
         else:
-            values = pd.Series(pd.NA, index=index, dtype=object)
+            values = pd.Series(pd.NA, index=frame.index, dtype=object)
         columns[feature.name] = _cast(values, feature).array
-    out = pd.DataFrame(columns, index=index, copy=False)
+    out = pd.DataFrame(columns, index=frame.index, copy=False)
     out.index.name = "customer_id"
     out.attrs.update(
         as_of=ctx.as_of.isoformat(), horizon_days=ctx.horizon_days, categories=list(categories)

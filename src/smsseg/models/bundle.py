@@ -87,7 +87,20 @@ def _write_parts(bundle: ModelBundle, directory: Path) -> None:
 
 
 def save_bundle(bundle: ModelBundle, directory: str | Path) -> Path:
-    """Write the bundle to ``directory`` atomically (an existing one is replaced whole)."""
+    """Write the bundle to ``directory`` atomically (an existing bundle is replaced whole).
+
+    Raises
+    ------
+    SmssegError
+        When ``directory`` exists with files but is not a model bundle: replacing it would
+        delete someone's data.
+    """
+    directory = Path(directory)
+    if directory.is_dir() and any(directory.iterdir()) and not (directory / BUNDLE_FILE).is_file():
+        raise SmssegError(
+            f"'{directory}' exists and is not a model bundle (no {BUNDLE_FILE}); refusing to "
+            "replace it: choose another model name or an empty directory"
+        )
     meta = {
         **bundle.meta,
         "parts": bundle.parts(),

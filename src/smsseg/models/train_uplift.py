@@ -149,4 +149,11 @@ def train_uplift(
     intervals = bootstrap(
         uplift_metrics, y[test], t[test], score, n_boot=settings.n_boot, seed=settings.seed
     )
-    return UpliftReport(model, campaign, None, intervals, held, len(train), len(test), ate)
+    note = None
+    if np.ptp(score) == 0:
+        # min_child_samples forbids every split on a small test: the ranking is random, say so
+        note = (
+            f"uplift model for {campaign!r} predicts the same uplift for everyone: too few assigned "
+            f"customers ({len(train)} for training) to learn who responds"
+        )
+    return UpliftReport(model, campaign, note, intervals, held, len(train), len(test), ate)
