@@ -72,24 +72,31 @@ def child(data_dir: Path, model_dir: Path, out: Path) -> dict:
     t_features = time.perf_counter() - start
     peak_features = _peak_mb()
 
-    start = time.perf_counter()
-    scores = predict_scores(features, bundle, AS_OF, has_discounts=has_discount_data(data))
-    t_predict = time.perf_counter() - start
+    # Our prediction step and raw Booster.predict alternate twice on the same matrix and the
+    # faster of each pair counts: on a shared machine the load changes from minute to minute.
+    M = bundle.churn.prepare(features[list(bundle.churn.feature_names_in_)])
+    raws, predicts = [], []
+    for _ in range(2):
+        raws.append(_raw_predict_seconds(bundle, M))
+        start = time.perf_counter()
+        scores = predict_scores(features, bundle, AS_OF, has_discounts=has_discount_data(data))
+        predicts.append(time.perf_counter() - start)
+    raw = {k: min(r[k] for r in raws) for k in raws[0]}
+    t_predict = min(predicts)
     start = time.perf_counter()
     write_parquet(scores, out, index=False)
     t_write = time.perf_counter() - start
-    peak_predict = _peak_mb()
+    peak_predict = _peak_mb()  # includes the extra matrix M kept for the raw comparison
+    del M
 
     start = time.perf_counter()
     scored = add_reasons(scores, features, bundle)
     t_reasons = time.perf_counter() - start
     peak_reasons = _peak_mb()
 
-    M = bundle.churn.prepare(features[list(bundle.churn.feature_names_in_)])
     start = time.perf_counter()
     bundle.churn.prepare(features[list(bundle.churn.feature_names_in_)])
     t_encode = time.perf_counter() - start
-    raw = _raw_predict_seconds(bundle, M)
     raw_total = sum(raw.values())
     return {
         "customers": len(scores),
@@ -128,7 +135,9 @@ def _markdown(r: dict) -> str:
             f"# `smsseg score` on {r['customers']:,} customers",
             "",
             f"Model {r['model_version']} ({r['features']} features), as_of {AS_OF}; {r['cpu_count']} cores. "
-            f"Wall time of the whole child process {r['wall_s']:.1f} s, peak RSS {r['peak_rss_mb']:,.0f} MB.",
+            f"Wall time of the whole child process {r['wall_s']:.1f} s, peak RSS {r['peak_rss_mb']:,.0f} MB "
+            "(the prediction step runs twice and the raw comparison keeps one extra copy of the "
+            f"{r['customers']:,} x {r['features']} float matrix, so the peak is above what `smsseg score` needs).",
             "",
             "| step | seconds | peak RSS so far (MB) |",
             "|---|---:|---:|",
@@ -140,7 +149,8 @@ def _markdown(r: dict) -> str:
             f"{r['high_band_skipped_as_dormant']:,} dormant high-band customers skipped; "
             f"{r['reasons_per_customer_ms']:.3f} ms each) | {s['reasons']:.1f} | {r['peak_rss_mb_after']['reasons']:,.0f} |",
             "",
-            f"Raw LightGBM `Booster.predict` on the same encoded matrix: {raw} "
+            f"Raw LightGBM `Booster.predict` on the same encoded matrix (faster of two runs, alternating with "
+            f"the prediction step): {raw} "
             f"(total {s['raw_lightgbm_predict_total']:.2f} s; encoding the frame to that matrix {s['encode_matrix']:.2f} s).",
             f"Prediction step / raw predict of the same boosters: **{r['ratio_predict_scores_to_raw']:.2f}×** "
             f"(with the Parquet write {r['ratio_prediction_with_write_to_raw']:.2f}×; goal ≤ 1.5×).",
