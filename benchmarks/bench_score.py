@@ -111,6 +111,8 @@ def child(data_dir: Path, model_dir: Path, out: Path) -> dict:
             "encode_matrix": t_encode,
             "raw_lightgbm_predict": raw,
             "raw_lightgbm_predict_total": raw_total,
+            "predict_scores_runs": predicts,
+            "raw_lightgbm_predict_total_runs": [sum(r.values()) for r in raws],
         },
         "ratio_predict_scores_to_raw": t_predict / raw_total,
         "ratio_prediction_with_write_to_raw": (t_predict + t_write) / raw_total,
