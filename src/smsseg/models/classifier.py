@@ -12,7 +12,6 @@ before calibration, so even uncalibrated probabilities keep the base rate.
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
 from pathlib import Path
@@ -23,7 +22,6 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 
-from smsseg._io import write_text
 from smsseg.models._frame import (
     ModelNotFittedError,
     as_frame,
@@ -33,6 +31,7 @@ from smsseg.models._frame import (
     to_matrix,
 )
 from smsseg.models.calibration import Calibrator, select_calibrator
+from smsseg.models.native import read_native, write_native
 
 IMBALANCE = ("auto", "balanced", "none")
 CALIBRATION = ("auto", "none", "sigmoid", "isotonic")
@@ -325,22 +324,15 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
         self, directory: str | Path, name: str, extra: dict | None = None
     ) -> tuple[Path, Path]:
         """Write ``<name>.txt`` (LightGBM native text) and ``<name>.json`` (metadata + ``extra``)."""
-        directory = Path(directory)
-        text = self.booster_.model_to_string(num_iteration=self.best_iteration_)
-        model_path = write_text(text, directory / f"{name}.txt")
         meta = {**self.metadata(), **(extra or {})}
-        meta_path = write_text(json.dumps(meta, indent=2, default=str), directory / f"{name}.json")
-        return model_path, meta_path
+        return write_native(self.booster_, meta, directory, name, self.best_iteration_)
 
     @classmethod
     def load(cls, directory: str | Path, name: str) -> CalibratedLGBMClassifier:
         """Rebuild a fitted model from :meth:`save`'s two files."""
-        directory = Path(directory)
-        meta = json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
+        booster, meta = read_native(directory, name)
         model = cls(**meta["params"])
-        model.booster_ = lgb.Booster(
-            model_str=(directory / f"{name}.txt").read_text(encoding="utf-8")
-        )
+        model.booster_ = booster
         model.feature_names_in_ = np.asarray(meta["features"], dtype=object)
         model.n_features_in_ = len(meta["features"])
         model.categories_ = {k: list(v) for k, v in meta["categories"].items()}

@@ -10,7 +10,6 @@ and a regressor on the same snapshots uses every signal the churn model uses.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import lightgbm as lgb
@@ -18,7 +17,6 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from smsseg._io import write_text
 from smsseg.data.load import Dataset
 from smsseg.models._frame import (
     ModelNotFittedError,
@@ -28,6 +26,7 @@ from smsseg.models._frame import (
     learn_categories,
     to_matrix,
 )
+from smsseg.models.native import read_native, write_native
 
 _DAYS_SQL = """
     WITH cut AS (SELECT UNNEST(?::TIMESTAMP[]) AS cutoff)
@@ -148,11 +147,6 @@ class NextOrderRegressor(RegressorMixin, BaseEstimator):
         return self.days_from_matrix(self.prepare(X))
 
     def save(self, directory: str | Path, name: str, extra: dict | None = None) -> Path:
-        directory = Path(directory)
-        write_text(
-            self.booster_.model_to_string(num_iteration=self.best_iteration_),
-            directory / f"{name}.txt",
-        )
         meta = {
             "estimator": type(self).__name__,
             "params": self.get_params(),
@@ -161,16 +155,13 @@ class NextOrderRegressor(RegressorMixin, BaseEstimator):
             "best_iteration": self.best_iteration_,
             **(extra or {}),
         }
-        return write_text(json.dumps(meta, indent=2, default=str), directory / f"{name}.json")
+        return write_native(self.booster_, meta, directory, name, self.best_iteration_)[1]
 
     @classmethod
     def load(cls, directory: str | Path, name: str) -> NextOrderRegressor:
-        directory = Path(directory)
-        meta = json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
+        booster, meta = read_native(directory, name)
         model = cls(**meta["params"])
-        model.booster_ = lgb.Booster(
-            model_str=(directory / f"{name}.txt").read_text(encoding="utf-8")
-        )
+        model.booster_ = booster
         model.feature_names_in_ = np.asarray(meta["features"], dtype=object)
         model.n_features_in_ = len(meta["features"])
         model.categories_ = {k: list(v) for k, v in meta["categories"].items()}
