@@ -145,7 +145,7 @@ def view_expr(col: Column, source_type: str | None) -> str:
     if source_type == col.duckdb_type and col.kind != "string":
         return raw  # naive TIMESTAMP means UTC; numbers and booleans need nothing
     if col.kind == "string" and source_type == "VARCHAR":
-        return f"NULLIF({raw}, '')"  # Parquet strings: no trim, which doubled scan time
+        return f"NULLIF({raw}, '')"  # no trim (doubled scan time), as in validation
     return typed_expr(col)
 
 

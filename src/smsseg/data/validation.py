@@ -92,7 +92,8 @@ def typed_expr(col: Column, raw: str | None = None) -> str:
     if col.kind == "timestamp":
         return f"(TRY_CAST({raw} AS TIMESTAMPTZ) AT TIME ZONE 'UTC')"
     if col.kind == "string":
-        return f"NULLIF(TRIM(CAST({raw} AS VARCHAR)), '')"
+        # no TRIM: the loaded views do not trim either, so validation checks what stages read
+        return f"NULLIF(CAST({raw} AS VARCHAR), '')"
     return f"TRY_CAST({raw} AS {col.duckdb_type})"
 
 
