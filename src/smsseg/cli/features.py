@@ -85,11 +85,27 @@ def features(
     for warning in caught:
         err_console.print("[yellow]warning:[/] ", end="")
         err_console.print(str(warning.message), markup=False, highlight=False)
-    write_parquet(frame, out)
+    write_parquet(frame, out, use_dictionary=text_columns(frame))
     console.print(
         f"[green]wrote[/] {out}: {len(frame):,} customers x {frame.shape[1]} features as of {frame.attrs['as_of']}",
         highlight=False,
     )
+
+
+def text_columns(frame) -> list[str]:
+    """The index and the string / category columns: the only ones Parquet dictionary-encodes.
+
+    Dictionary pages pay off for repeated labels (country, segment); on the ~100 float and count
+    columns they only cost time (a third of the write on a million customers).
+    """
+    import pandas as pd
+
+    text = [
+        name
+        for name, dtype in frame.dtypes.items()
+        if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype)
+    ]
+    return [frame.index.name or "__index_level_0__", *text]
 
 
 def _build(data, as_of, horizon_days, top_k, categories, validate, btyd, memory_limit):

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from smsseg.data.contract import FILE_SUFFIXES, TABLES, Column, TableSpec
+from smsseg.data.contract import FILE_SUFFIXES, TABLES, TableSpec
 from smsseg.data.validation import (
     DataValidationError,
     Problem,
@@ -25,8 +25,8 @@ from smsseg.data.validation import (
     foreign_key_problems,
     now_utc,
     quote,
-    typed_expr,
     validate_table,
+    view_expr,
 )
 
 log = logging.getLogger(__name__)
@@ -131,24 +131,6 @@ def discover(root: Path) -> tuple[dict[str, Path], list[Problem], list[Problem]]
     return files, errors, warnings
 
 
-def view_expr(col: Column, source_type: str | None) -> str:
-    """SQL reading one column in its contract type, as cheaply as the source type allows.
-
-    A column already stored in its contract type is passed through: re-parsing a 66M-row
-    Parquet timestamp column as TIMESTAMPTZ on every scan made feature builds ~5x slower.
-    Text (CSV, or strings where numbers belong) goes through the full parser of
-    :func:`~smsseg.data.validation.typed_expr`.
-    """
-    if source_type is None:
-        return f"CAST(NULL AS {col.duckdb_type})"
-    raw = quote(col.name)
-    if source_type == col.duckdb_type and col.kind != "string":
-        return raw  # naive TIMESTAMP means UTC; numbers and booleans need nothing
-    if col.kind == "string" and source_type == "VARCHAR":
-        return f"NULLIF({raw}, '')"  # no trim (doubled scan time), as in validation
-    return typed_expr(col)
-
-
 def typed_select(spec: TableSpec, source: str, present: Mapping[str, str]) -> str:
     """SELECT reading each contract column in its type; absent columns are typed NULLs.
 
@@ -242,14 +224,16 @@ def _build(
         except duckdb.Error:
             types[name] = {}
         if validate:
-            errors, warnings, n = validate_table(con, TABLES[name], source, labels[name], now)
+            errors, warnings, n = validate_table(
+                con, TABLES[name], source, labels[name], now, types[name]
+            )
             report.errors += errors
             report.warnings += warnings
             report.row_counts[name] = n
             if errors:
                 failed.add(name)
     if validate:
-        report.errors += foreign_key_problems(con, sources, labels, failed)
+        report.errors += foreign_key_problems(con, sources, labels, failed, types)
         if report.errors:
             raise DataValidationError(report.errors)
         for warning in report.warnings:

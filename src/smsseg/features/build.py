@@ -16,19 +16,12 @@ import pandas as pd
 from smsseg.data.load import Dataset
 from smsseg.features._query import SECONDS_PER_DAY, Context, aggregate_sql, make_context
 from smsseg.features.assemble import Part, fetch_parts, population_sql
-from smsseg.features.browse import (
-    CART_QUERY,
-    HISTORY_QUERY,
-    RECENT_QUERY,
-    cart_sql,
-    history_sql,
-    recent_table,
-)
+from smsseg.features.browse import CART_QUERY, EVENTS_QUERY, RESTOCK_QUERY, cart_sql, events_sql
 from smsseg.features.catalogue import AggregateQuery, Feature
 from smsseg.features.category import DEFAULT_TOP_K, category_parts, prices, top_categories
 from smsseg.features.engagement import LOYALTY_QUERY, SMS_QUERY
 from smsseg.features.lifetime import DEFAULT_FIT_SAMPLE, DEFAULT_SEED, btyd_frame
-from smsseg.features.orders import ORDERS_QUERY, orders_table
+from smsseg.features.orders import ORDER_FEATURES, ORDERS_QUERY, SEQUENCE_QUERY, orders_table
 from smsseg.features.profile import PROFILE_QUERY
 from smsseg.features.registry import output_features
 from smsseg.features.rfm import add_rfm_scores
@@ -37,8 +30,9 @@ from smsseg.features.rfm import add_rfm_scores
 QUERIES: tuple[AggregateQuery, ...] = (
     PROFILE_QUERY,
     ORDERS_QUERY,
-    RECENT_QUERY,
-    HISTORY_QUERY,
+    SEQUENCE_QUERY,
+    EVENTS_QUERY,
+    RESTOCK_QUERY,
     CART_QUERY,
     SMS_QUERY,
     LOYALTY_QUERY,
@@ -141,20 +135,27 @@ def _assemble(
         Part(
             "o",
             orders_table(ctx),
-            ORDERS_QUERY.features,
+            ORDER_FEATURES,
             ORDERS_QUERY.requires,
             ("_last_any_order_at",),
         )
     ]
     step("events")
-    parts.append(Part("e", recent_table(ctx), RECENT_QUERY.features, RECENT_QUERY.requires))
     parts.append(
         Part(
-            "h",
-            ctx.relation("history", history_sql),
-            HISTORY_QUERY.features,
-            HISTORY_QUERY.requires,
+            "e",
+            ctx.relation("events", events_sql),
+            EVENTS_QUERY.features,
+            EVENTS_QUERY.requires,
             ("_last_event_at",),
+        )
+    )
+    parts.append(
+        Part(
+            "r",
+            ctx.relation("restocked", lambda c: aggregate_sql(c, RESTOCK_QUERY)),
+            RESTOCK_QUERY.features,
+            RESTOCK_QUERY.requires,
         )
     )
     step("cart")

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from smsseg.features._query import Context
 from smsseg.features.assemble import Part
-from smsseg.features.browse import history_table
+from smsseg.features.browse import category_views_table
 from smsseg.features.catalogue import Feature, expand_template
 
 DEFAULT_TOP_K = 10
@@ -55,7 +55,9 @@ def _spend_rows(ctx: Context) -> str:
 
 
 def _view_rows(ctx: Context) -> str:
-    return f"SELECT category, views::DOUBLE AS weight FROM {history_table(ctx)} WHERE views > 0"
+    return (
+        f"SELECT category, views::DOUBLE AS weight FROM {category_views_table(ctx)} WHERE views > 0"
+    )
 
 
 def _cat(name: str, dtype: str, source: str, description: str, template: bool = False) -> Feature:
@@ -210,7 +212,7 @@ def category_parts(ctx: Context, categories: Sequence[str]) -> list[Part]:
     views = ctx.relation(
         "view_shares",
         lambda c: share_sql(
-            f"SELECT customer_id, category, views::DOUBLE AS w FROM {history_table(c)} WHERE views > 0",
+            f"SELECT customer_id, category, views::DOUBLE AS w FROM {category_views_table(c)} WHERE views > 0",
             "cat_view_share__",
             categories,
             f"{_DOMINANT} AS dominant_view_category",
