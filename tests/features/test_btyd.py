@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
-from scipy.optimize import approx_fprime
+from scipy.optimize import OptimizeResult, approx_fprime
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
@@ -23,7 +23,7 @@ from smsseg.features.btyd import (
     btyd_features,
     rfm_summary,
 )
-from smsseg.features.btyd._fitting import _Column
+from smsseg.features.btyd._fitting import _Column, converged
 from smsseg.features.btyd.bgnbd import _bg_expected_if_alive, _bg_expected_if_alive_quad, _bg_loglik
 from smsseg.features.btyd.gamma_gamma import _gg_loglik
 
@@ -648,3 +648,18 @@ def test_btyd_features_names_values_and_units(cdnow_bg, cdnow_gg, cdnow):
     got = btyd_features(model, days, horizon_days=30)
     np.testing.assert_allclose(got["btyd_expected_purchases"], model.expected_purchases(30, days))
     assert list(got.columns) == list(FEATURE_COLUMNS[:3])
+
+
+@pytest.mark.parametrize(
+    ("success", "gradient", "expected"),
+    [
+        (True, [0.5, 0.5], True),  # scipy's own verdict stands
+        (False, [1.2e-9, -2.4e-9], True),  # line search stalled at the optimum (seen at 1M rows)
+        (False, [3e-3, 1e-9], False),  # stopped on a slope: not a maximum
+        (False, [np.nan, 0.0], False),
+    ],
+    ids=["success", "stalled-at-optimum", "stopped-on-a-slope", "nan-gradient"],
+)
+def test_convergence_means_a_vanishing_gradient(success, gradient, expected):
+    result = OptimizeResult(success=success, jac=np.array(gradient), message="ABNORMAL: ")
+    assert converged(result) is expected
