@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from smsseg.data import validation_cache
 from smsseg.data.contract import FILE_SUFFIXES, TABLES, TableSpec
 from smsseg.data.validation import (
     DataValidationError,
@@ -252,6 +253,7 @@ def load(
     validate: bool = True,
     now: datetime | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
+    reuse_validation: bool = True,
 ) -> Dataset:
     """Load and validate a data directory.
 
@@ -261,6 +263,9 @@ def load(
     validate : run the contract checks (default). Turn off only for data validated before.
     now : the moment after which timestamps count as "in the future" (default: the clock, UTC).
     con : an existing DuckDB connection to register the views on.
+    reuse_validation : when the table files are byte-identical to ones that passed validation
+        before (see :mod:`smsseg.data.validation_cache`), reuse that result instead of checking
+        again. Only with the clock as ``now``.
 
     Returns
     -------
@@ -286,7 +291,18 @@ def load(
     con = con or connect()
     sources = {name: raw_source(files[name]) for name in TABLES if name in files}
     labels = {name: files[name].name for name in sources}
-    dataset = _build(con, sources, labels, validate, now, root)
+    # fingerprint before checking: a file changed meanwhile then fails the next lookup
+    key = validation_cache.directory_key(files) if validate and now is None else None
+    checked_at = now or now_utc()
+    recorded = validation_cache.lookup(root, key, checked_at) if key and reuse_validation else None
+    dataset = _build(con, sources, labels, validate and recorded is None, checked_at, root)
+    if recorded is not None:
+        log.info("%s: unchanged since it passed validation; not checked again", root)
+        for warning in recorded.warnings:
+            log.warning(warning.render())
+        dataset.report = recorded
+    elif key is not None:
+        validation_cache.record(root, key, dataset.report, checked_at)
     dataset.report.warnings = warnings + dataset.report.warnings
     return dataset
 
@@ -317,9 +333,12 @@ def load_frames(
 
 
 def validate_dir(path: str | Path, *, now: datetime | None = None) -> ValidationReport:
-    """Validate a directory without raising: the report lists errors and warnings."""
+    """Validate a directory without raising: the report lists errors and warnings.
+
+    Always checks (an explicit validation is never answered from the record), and records a pass.
+    """
     try:
-        dataset = load(path, now=now)
+        dataset = load(path, now=now, reuse_validation=False)
     except DataValidationError as exc:
         report = ValidationReport(errors=exc.problems)
         _, _, warnings = discover(Path(path))
