@@ -24,6 +24,8 @@ import time
 import warnings
 from pathlib import Path
 
+from _data import simulated_dir
+
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / "_work"
 RESULTS = ROOT / "benchmarks" / "results"
@@ -167,11 +169,11 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=WORK / "model50k")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
-        "--data", type=Path, help="data directory (default benchmarks/_work/sim<N>)"
+        "--data", type=Path, help="data directory (default: the shared simulated set of N)"
     )
     parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    data_dir = args.data or WORK / f"sim{args.customers}"
+    data_dir = args.data
     if args.child:
         result = child(data_dir, args.model, WORK / "scores.parquet")
         args.json.write_text(json.dumps(result, indent=2))
@@ -180,10 +182,7 @@ def main() -> None:
         sys.exit(
             f"no model at {args.model}: run benchmarks/bench_churn_quality.py first (it saves one)"
         )
-    if not (data_dir / "orders.parquet").is_file():
-        from smsseg.data.simulator import generate
-
-        generate(data_dir, n_customers=args.customers, seed=42)
+    data_dir = data_dir or simulated_dir(args.customers)
     tmp = WORK / "score_child.json"
     start = time.perf_counter()
     subprocess.run(
