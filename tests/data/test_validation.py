@@ -7,7 +7,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
@@ -215,6 +218,20 @@ CORRUPTIONS = [
         "type_float",
     ),
     (
+        "amount-is-nan",
+        set_cell("orders", "amount", 2, "NaN"),
+        "orders.csv",
+        "amount",
+        "finite",
+    ),
+    (
+        "unit-price-is-infinite",
+        set_cell("order_items", "unit_price", 0, "inf"),
+        "order_items.csv",
+        "unit_price",
+        "finite",
+    ),
+    (
         "unparseable-timestamp",
         set_cell("orders", "ordered_at", 1, "05/02/2024 at noon"),
         "orders.csv",
@@ -320,7 +337,7 @@ def _duplicate_loyalty(tables: dict) -> None:
     tables["loyalty"] = pd.concat([tables["loyalty"], tables["loyalty"]], ignore_index=True)
 
 
-CORRUPTIONS[20] = (
+CORRUPTIONS[[c[0] for c in CORRUPTIONS].index("duplicate-loyalty-member")] = (
     "duplicate-loyalty-member",
     _duplicate_loyalty,
     "loyalty.csv",
@@ -452,10 +469,12 @@ def write_typed_dir(path: Path, tables: dict[str, pd.DataFrame]) -> Path:
     """Parquet with every column in its contract type (what the simulator and most exports write).
 
     Such columns skip the text parser in validation and in the views; the rules must still hold.
+    A NaN written as text stays a NaN (pandas would store it as a null).
     """
     path.mkdir(parents=True, exist_ok=True)
     for name, frame in tables.items():
         typed = frame.copy()
+        nulls: dict[str, np.ndarray] = {}
         for column in TABLES[name].columns:
             if column.name not in typed:
                 continue
@@ -464,10 +483,16 @@ def write_typed_dir(path: Path, tables: dict[str, pd.DataFrame]) -> Path:
                 stamps = pd.to_datetime(values, utc=True, format="mixed")
                 typed[column.name] = stamps.dt.tz_localize(None).astype("datetime64[us]")
             elif column.kind == "float":
-                typed[column.name] = pd.to_numeric(values).astype("float64")
+                nulls[column.name] = values.isna().to_numpy()
+                numbers = values.astype(object).map(lambda v: float(v) if isinstance(v, str) else v)
+                typed[column.name] = pd.to_numeric(numbers).astype("float64")
             elif column.kind == "int":
                 typed[column.name] = pd.to_numeric(values).astype("Int64")
-        typed.to_parquet(path / f"{name}.parquet", index=False)
+        table = pa.Table.from_pandas(typed, preserve_index=False)
+        for column, mask in nulls.items():
+            exact = pa.array(typed[column].to_numpy(), mask=mask, from_pandas=False)
+            table = table.set_column(table.schema.get_field_index(column), column, exact)
+        pq.write_table(table, path / f"{name}.parquet")
     return path
 
 

@@ -141,6 +141,11 @@ def _column_checks(col: Column, now: datetime, source_type: str) -> list[tuple[s
                 + (" (ISO-8601 expected)" if col.kind == "timestamp" else ""),
             )
         )
+    if col.kind == "float":
+        # NaN and infinity parse as doubles but are not amounts; sums and models cannot use them
+        checks.append(
+            ("finite", f"{typed} IS NOT NULL AND NOT isfinite({typed})", "value is NaN or infinite")
+        )
     if col.allowed:
         checks.append(
             (

@@ -158,6 +158,24 @@ def aggregate_sql(ctx: Context, query: AggregateQuery) -> str:
     )
 
 
+def exact_sum(expr: str, where: str | None = None, scale: int = 9) -> str:
+    """SQL for ``SUM(expr)`` (``FILTER (WHERE where)``) that gives the same bits on every run.
+
+    DuckDB adds doubles in parallel and in no fixed order, so a ``DOUBLE`` sum over many row
+    groups can differ in its last bits from one run to the next. Each term is rounded to
+    ``10**-scale`` and added as a ``DECIMAL``, which is exact, then read back as a double: the
+    same data always gives the same features. NULL when no term is (as ``SUM``).
+    """
+    filtered = f" FILTER (WHERE {where})" if where else ""
+    return f"CAST(SUM(CAST({expr} AS DECIMAL(38, {scale}))){filtered} AS DOUBLE)"
+
+
+def exact_avg(expr: str, where: str | None = None, scale: int = 9) -> str:
+    """SQL for ``AVG(expr)`` with :func:`exact_sum`'s guarantee (NULL when no term is)."""
+    filtered = f" FILTER (WHERE {where})" if where else ""
+    return f"({exact_sum(expr, where, scale)} / NULLIF(COUNT({expr}){filtered}, 0))"
+
+
 def days_between(later: pd.Timestamp, earlier: pd.Series) -> pd.Series:
     """Fractional days from each timestamp in ``earlier`` to ``later``."""
     return (later - pd.to_datetime(earlier)).dt.total_seconds() / SECONDS_PER_DAY

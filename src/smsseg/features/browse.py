@@ -17,7 +17,7 @@ The passes are shaped by what DuckDB does fast (measured on 66M events, ``benchm
 
 from __future__ import annotations
 
-from smsseg.features._query import Context, aggregate_sql
+from smsseg.features._query import Context, aggregate_sql, exact_sum
 from smsseg.features.catalogue import BROWSE_WINDOWS, AggregateQuery, Feature, Helper, windowed
 from smsseg.features.orders import orders_table
 
@@ -221,7 +221,7 @@ CART_QUERY = AggregateQuery(
             _CART_WINDOW,
             "Value of the open cart at mean past unit prices (NA: open cart of unpriced products).",
             "browse",
-            agg="SUM(items * unit_price)",
+            agg=exact_sum("items * unit_price"),
             expr="CASE WHEN open_cart_items = 0 THEN 0.0 ELSE open_cart_value END",
             fill=0.0,
         ),

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from smsseg.features._query import Context
+from smsseg.features._query import Context, exact_avg, exact_sum
 from smsseg.features.assemble import Part
 from smsseg.features.browse import category_views_table
 from smsseg.features.catalogue import Feature, expand_template
@@ -23,16 +23,16 @@ OTHER = "other"
 # One pass over the order lines up to the cut-off, two groupings: spend per customer and
 # category (completed orders; category from the line, else the catalogue) and the mean unit price
 # per product (any status; the open cart is priced with it).
-LINES_SQL = """
+LINES_SQL = f"""
     SELECT customer_id, category, product_id, GROUPING(product_id) = 1 AS is_spend,
-           SUM(weight) FILTER (WHERE done) AS spend, AVG(unit_price) AS unit_price
+           {exact_sum("weight", "done")} AS spend, {exact_avg("unit_price")} AS unit_price
     FROM (
         SELECT o.customer_id, COALESCE(i.category, p.category) AS category, i.product_id,
                o.status = 'completed' AS done, COALESCE(i.quantity, 1) * i.unit_price AS weight, i.unit_price
         FROM order_items AS i
         JOIN orders AS o ON i.order_id = o.order_id
         LEFT JOIN products AS p ON i.product_id = p.product_id
-        WHERE o.ordered_at <= {as_of} AND i.unit_price IS NOT NULL) AS lines
+        WHERE o.ordered_at <= {{as_of}} AND i.unit_price IS NOT NULL) AS lines
     GROUP BY GROUPING SETS ((customer_id, category), (product_id))
 """
 
@@ -137,7 +137,8 @@ def top_categories(ctx: Context, k: int = DEFAULT_TOP_K) -> list[str]:
             continue
         found = ctx.data.con.execute(
             f"SELECT category FROM ({rows(ctx)}) WHERE category IS NOT NULL GROUP BY category "
-            f"HAVING SUM(weight) > 0 ORDER BY SUM(weight) DESC, category LIMIT {int(k)}"
+            f"HAVING {exact_sum('weight')} > 0 "
+            f"ORDER BY {exact_sum('weight')} DESC, category LIMIT {int(k)}"
         ).fetchall()
         if found:
             return [row[0] for row in found]
@@ -174,12 +175,13 @@ def share_sql(rows: str, prefix: str, categories: Sequence[str], extra: str) -> 
     """
     columns = category_columns(categories)
     shares = [
-        f"COALESCE(SUM(w) FILTER (WHERE category = {_sql_str(c)}), 0) / NULLIF(SUM(w), 0) AS {prefix}{name}"
+        f"COALESCE({exact_sum('w', f'category = {_sql_str(c)}')}, 0) / NULLIF({_TOTAL}, 0) "
+        f"AS {prefix}{name}"
         for c, name in columns.items()
     ]
     outside = f"category NOT IN ({', '.join(_sql_str(c) for c in columns)})" if columns else "TRUE"
     shares.append(
-        f"COALESCE(SUM(w) FILTER (WHERE {outside}), 0) / NULLIF(SUM(w), 0) AS {prefix}{OTHER}"
+        f"COALESCE({exact_sum('w', outside)}, 0) / NULLIF({_TOTAL}, 0) AS {prefix}{OTHER}"
     )
     return (
         f"SELECT customer_id, {', '.join(shares + [extra])} "
@@ -187,12 +189,14 @@ def share_sql(rows: str, prefix: str, categories: Sequence[str], extra: str) -> 
     )
 
 
+# Sums of weights are exact (:func:`exact_sum`): shares and entropy come out the same on every run.
+_TOTAL = exact_sum("w")
 # Largest weight wins; ties go to the first name (arg_min over (-weight, name)).
 _DOMINANT = "arg_min(category, struct_pack(neg := -w, name := category)) FILTER (WHERE w > 0)"
 # Entropy in bits without a second pass: H = log2(T) - sum(w log2 w) / T, T = sum(w).
 _ENTROPY = (
-    "CASE WHEN SUM(w) > 0 THEN GREATEST(log2(SUM(w)) - COALESCE(SUM(w * log2(w)) FILTER (WHERE w > 0), 0) "
-    "/ SUM(w), 0.0) END"
+    f"CASE WHEN {_TOTAL} > 0 THEN GREATEST(log2({_TOTAL}) - "
+    f"COALESCE({exact_sum('w * log2(w)', 'w > 0', scale=12)}, 0) / {_TOTAL}, 0.0) END"
 )
 
 
@@ -205,7 +209,7 @@ def category_parts(ctx: Context, categories: Sequence[str]) -> list[Part]:
             f"SELECT customer_id, category, spend AS w FROM {lines_table(c)} WHERE is_spend AND spend IS NOT NULL",
             "cat_spend_share__",
             categories,
-            f"{_DOMINANT} AS dominant_category, MAX(w) / NULLIF(SUM(w), 0) AS dominant_category_share, "
+            f"{_DOMINANT} AS dominant_category, MAX(w) / NULLIF({_TOTAL}, 0) AS dominant_category_share, "
             f"{_ENTROPY} AS category_entropy",
         ),
     )

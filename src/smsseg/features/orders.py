@@ -14,7 +14,7 @@ documented approximation (see ``docs/features.md``).
 
 from __future__ import annotations
 
-from smsseg.features._query import Context, aggregate_sql
+from smsseg.features._query import Context, aggregate_sql, exact_avg, exact_sum
 from smsseg.features.catalogue import (
     ORDER_WINDOWS,
     AggregateQuery,
@@ -63,7 +63,7 @@ ORDER_ROWS = (
 # starts a new purchase day, and whether it falls on the first purchase day.
 SEQUENCE_ROWS = """
     SELECT customer_id, amount,
-           epoch(ordered_at) - epoch(prev_at) AS gap_s,
+           CAST(epoch_us(ordered_at) - epoch_us(prev_at) AS HUGEINT) AS gap_us,
            prev_at IS NULL OR date_trunc('day', prev_at) <> date_trunc('day', ordered_at) AS new_day,
            date_trunc('day', ordered_at) = date_trunc('day', first_at) AS first_day
     FROM (
@@ -74,6 +74,14 @@ SEQUENCE_ROWS = """
         WINDOW w AS (PARTITION BY customer_id ORDER BY ordered_at)) AS sequenced
 """
 _WINDOW = "done AND ordered_at > {as_of} - INTERVAL {w} DAY"
+# Sample std of the gaps from exact integer sums (microseconds): n Σg² − (Σg)² is computed
+# without rounding, so the result does not depend on the order DuckDB adds the gaps in
+# (STDDEV_SAMP merges partial states in parallel, in no fixed order).
+_EXACT_STD_US = (
+    "CASE WHEN COUNT(gap_us) > 1 THEN sqrt(GREATEST(CAST("
+    "COUNT(gap_us) * SUM(gap_us * gap_us) - SUM(gap_us) * SUM(gap_us) AS DOUBLE), 0) "
+    "/ (COUNT(gap_us) * (COUNT(gap_us) - 1))) END"
+)
 
 
 def _f(name: str, dtype: str, family: str, window: str, description: str, **kw) -> Feature:
@@ -104,7 +112,7 @@ RFM_ORDER_FEATURES = (
         "rfm",
         "all history",
         "Total net amount of completed orders.",
-        agg="COALESCE(SUM(amount) FILTER (WHERE done), 0.0)",
+        agg=f"COALESCE({exact_sum('amount', 'done')}, 0.0)",
         fill=0.0,
     ),
     _f(
@@ -135,7 +143,7 @@ DYNAMICS_FEATURES = (
         source="orders",
         family="dynamics",
         description="Net spend on completed orders in the last {w} days.",
-        agg=f"COALESCE(SUM(amount) FILTER (WHERE {_WINDOW}), 0.0)",
+        agg=f"COALESCE({exact_sum('amount', _WINDOW)}, 0.0)",
         fill=0.0,
     ),
     _f(
@@ -161,7 +169,7 @@ DYNAMICS_FEATURES = (
         "dynamics",
         "all history",
         "Sample std of days between consecutive completed orders (NA: fewer than 3 orders).",
-        agg=f"STDDEV_SAMP(gap_s) / {DAY}",
+        agg=f"{_EXACT_STD_US} / 1e6 / {DAY}",
     ),
     _f(
         "recency_ipt_ratio",
@@ -213,7 +221,7 @@ DISCOUNT_FEATURES = (
         "discount",
         "all history",
         "Mean discount / (net amount + discount) over completed orders.",
-        agg="AVG(discount_amount / NULLIF(amount + discount_amount, 0)) FILTER (WHERE done)",
+        agg=exact_avg("discount_amount / NULLIF(amount + discount_amount, 0)", "done"),
         requires=("orders.discount_amount",),
     ),
     _f(
@@ -241,7 +249,7 @@ ORDER_HELPERS = (
 # for the BTYD summary: distinct purchase days, and the spend of the first purchase day
 SEQUENCE_HELPERS = (
     Helper("_purchase_days", "count_if(new_day)"),
-    Helper("_first_day_spend", "COALESCE(SUM(amount) FILTER (WHERE first_day), 0.0)"),
+    Helper("_first_day_spend", f"COALESCE({exact_sum('amount', 'first_day')}, 0.0)"),
 )
 #: Every order feature (both passes), in declaration order.
 ORDER_FEATURES = RFM_ORDER_FEATURES + DYNAMICS_FEATURES + DISCOUNT_FEATURES
