@@ -26,6 +26,7 @@ from smsseg.data.validation import (
     foreign_key_problems,
     now_utc,
     quote,
+    source_types,
     validate_table,
     view_expr,
 )
@@ -217,11 +218,7 @@ def _build(
     failed: set[str] = set()
     for name, source in sources.items():
         try:
-            types[name] = dict(
-                con.execute(
-                    f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {source})"
-                ).fetchall()
-            )
+            types[name] = source_types(con, source)
         except duckdb.Error:
             types[name] = {}
         if validate:
