@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
@@ -141,3 +143,24 @@ def test_invalid_data_is_reported_not_featurized(tmp_path):
     data = write_dir(tables, tmp_path / "data")
     result = run("--data", str(data), "--as-of", AS_OF, "--out", str(tmp_path / "f.parquet"))
     assert result.exit_code == 1 and "amount" in result.output
+
+
+def test_unvalidated_nan_amount_is_a_clear_error_not_a_traceback(tmp_path):
+    tables = hand_tables()
+    tables["orders"] = tables["orders"].astype({"amount": "float64"})
+    tables["orders"].loc[0, "amount"] = float("nan")
+    data = tmp_path / "data"
+    data.mkdir()
+    for name, frame in tables.items():
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if name == "orders":  # from_pandas stores NaN as null; put the NaN back
+            amount = pa.array(frame["amount"].to_numpy(), from_pandas=False)
+            table = table.set_column(table.schema.get_field_index("amount"), "amount", amount)
+        pq.write_table(table, data / f"{name}.parquet")
+    out = tmp_path / "features.parquet"
+    result = run("--data", str(data), "--as-of", AS_OF, "--out", str(out), "--no-validate")
+    assert result.exit_code == 1
+    assert "smsseg validate" in result.output and "Traceback" not in result.output
+    assert not out.exists()
+    validated = run("--data", str(data), "--as-of", AS_OF, "--out", str(out))
+    assert validated.exit_code == 1 and "rule: finite" in validated.output.replace("\n", " ")

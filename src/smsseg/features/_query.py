@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import duckdb
 import pandas as pd
 
 from smsseg.data.load import Dataset
@@ -56,7 +57,16 @@ class Context:
         """A temporary table holding ``select(self)``, created on first use (one pass per build)."""
         if name not in self.tables:
             table = f"_smsseg_{self.tag}_{name}"
-            self.data.con.execute(f"CREATE TEMP TABLE {table} AS {select(self)}")
+            try:
+                self.data.con.execute(f"CREATE TEMP TABLE {table} AS {select(self)}")
+            except duckdb.ConversionException as exc:
+                # only data the contract rejects gets here (NaN amounts, say): name the way out
+                first = str(exc).strip().splitlines()[0]
+                raise SmssegError(
+                    f"the {name} features cannot be computed from this data ({first}); "
+                    "it breaks the data contract: run `smsseg validate DIR` (or drop "
+                    "--no-validate / validate=False) to see which rows"
+                ) from None
             self.tables[name] = table
         return self.tables[name]
 
