@@ -10,9 +10,10 @@ Each command runs in its own process under a small wrapper whose only child it i
 ``getrusage(RUSAGE_CHILDREN).ru_maxrss`` is that command's peak RSS. The baseline runs before and after
 the feature builds, in the same run; the ratio uses the faster baseline (the conservative choice).
 
-``smsseg features`` runs three times: without validation, validating (a fresh validation record:
+``smsseg features`` runs in three ways: without validation, validating (a fresh validation record:
 the first command on new data), and validating again (the record is reused: every later command on
-the same files). Every file is read once, unmeasured, before the runs (a warm page cache for all
+the same files). Each way runs twice and the faster run counts, as for the baseline: the speed of
+the 2-core VM this was written on drifts by ±20 % within an hour. Every file is read once, unmeasured, before the runs (a warm page cache for all
 of them). For context the script also times, in one process, the floor under any feature
 build on this data: one bare aggregation per table the features read, and writing the output.
 Results go to ``benchmarks/results/features.json`` and ``features.md``.
@@ -62,6 +63,26 @@ assert len(frame) > 0
 # The `features` command through the CLI entry point (registered explicitly in case the package's
 # cli/__init__ does not import it yet).
 CLI = "import smsseg.cli.features; from smsseg.cli import main; sys.argv[0] = 'smsseg'; main()"
+
+
+CACHES = WORK / "bench_features_caches"
+
+
+def fresh_cache() -> dict[str, str]:
+    """Environment pointing smsseg at an empty validation record directory."""
+    CACHES.mkdir(parents=True, exist_ok=True)
+    return {"SMSSEG_CACHE_DIR": tempfile.mkdtemp(dir=CACHES)}
+
+
+def best_of_two(run) -> dict:
+    """The faster of two runs (wall), with the larger of their peak RSS."""
+    first, second = run(), run()
+    best = min(first, second, key=lambda r: r["wall_s"])
+    return {
+        **best,
+        "peak_rss_mb": max(first["peak_rss_mb"], second["peak_rss_mb"]),
+        "wall_s_runs": [first["wall_s"], second["wall_s"]],
+    }
 
 
 def measure(argv: list[str], env: dict | None = None) -> dict:
@@ -181,19 +202,20 @@ def main() -> None:
         str(out),
     ]
 
-    cache = Path(tempfile.mkdtemp(prefix="bench-features-cache-"))
-    fresh = {"SMSSEG_CACHE_DIR": str(cache)}
     runs = {"baseline_before": measure(base_cmd)}
     print("baseline:", runs["baseline_before"], flush=True)
-    runs["features_no_validate"] = measure([*feat_cmd, "--no-validate"], fresh)
+    # each feature run twice, the faster kept (as for the baseline): this 2-core VM's speed drifts
+    runs["features_no_validate"] = best_of_two(lambda: measure([*feat_cmd, "--no-validate"]))
     print("features --no-validate:", runs["features_no_validate"], flush=True)
-    runs["features_validate_first"] = measure(feat_cmd, fresh)
+    runs["features_validate_first"] = best_of_two(lambda: measure(feat_cmd, fresh_cache()))
     print("features (validating, first time):", runs["features_validate_first"], flush=True)
-    runs["features_validate_again"] = measure(feat_cmd, fresh)
+    again = fresh_cache()
+    measure(feat_cmd, again)  # records the validation
+    runs["features_validate_again"] = best_of_two(lambda: measure(feat_cmd, again))
     print("features (validation reused):", runs["features_validate_again"], flush=True)
     runs["baseline_after"] = measure(base_cmd)
     print("baseline:", runs["baseline_after"], flush=True)
-    shutil.rmtree(cache, ignore_errors=True)
+    shutil.rmtree(CACHES, ignore_errors=True)
 
     baseline = min(runs["baseline_before"]["wall_s"], runs["baseline_after"]["wall_s"])
     result = {
@@ -236,7 +258,9 @@ def markdown(r: dict) -> str:
         "|---|---|---|",
     ]
     for name, run in runs.items():
-        lines.append(f"| {name} | {run['wall_s']:.1f} | {run['peak_rss_mb']:.0f} |")
+        both = run.get("wall_s_runs")
+        wall = f"{run['wall_s']:.1f}" + (f" (runs: {both[0]:.1f}, {both[1]:.1f})" if both else "")
+        lines.append(f"| {name} | {wall} | {run['peak_rss_mb']:.0f} |")
     ratios = r["ratio"]
     lines += [
         "",
