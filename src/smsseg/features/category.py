@@ -168,6 +168,10 @@ def _sql_str(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
+# Sums of weights are exact (:func:`exact_sum`): shares and entropy come out the same on every run.
+_TOTAL = exact_sum("w")
+
+
 def share_sql(rows: str, prefix: str, categories: Sequence[str], extra: str) -> str:
     """Per customer: one share column per category, ``other``, and the ``extra`` columns.
 
@@ -189,8 +193,6 @@ def share_sql(rows: str, prefix: str, categories: Sequence[str], extra: str) -> 
     )
 
 
-# Sums of weights are exact (:func:`exact_sum`): shares and entropy come out the same on every run.
-_TOTAL = exact_sum("w")
 # Largest weight wins; ties go to the first name (arg_min over (-weight, name)).
 _DOMINANT = "arg_min(category, struct_pack(neg := -w, name := category)) FILTER (WHERE w > 0)"
 # Entropy in bits without a second pass: H = log2(T) - sum(w log2 w) / T, T = sum(w).
