@@ -5,6 +5,13 @@ customers who bought in the past year, randomized into three equal arms — a me
 e-mail, a women's merchandise e-mail, or no e-mail — with visit, conversion and spend tracked over
 the following two weeks. It is a real randomized campaign with published results, which makes it
 the reference dataset for the readout (``smsseg readout --hillstrom``).
+
+``cdnow_master.txt.gz`` is the CDNOW dataset of the buy-till-you-die literature (Fader, Hardie &
+Lee 2005, "Counting your customers the easy way", Marketing Science 24(2)): every purchase from
+January 1997 to June 1998 of the 23,570 customers who first bought at the online CD retailer CDNOW
+in the first quarter of 1997. Real transactions only; :mod:`smsseg.datasets.cdnow` loads them and
+writes them as a data directory (``smsseg datasets cdnow --out DIR``) with ``customers``,
+``orders`` and ``order_items``.
 """
 
 from __future__ import annotations
@@ -14,6 +21,15 @@ import io
 from importlib import resources
 
 import pandas as pd
+
+from smsseg.datasets.cdnow import (
+    CDNOW_SHA256,
+    CDNOW_TABLES,
+    cdnow_sha256,
+    cdnow_tables,
+    load_cdnow,
+    write_cdnow,
+)
 
 #: SHA-256 of the uncompressed ``hillstrom.csv`` (the file as published by MineThatData).
 HILLSTROM_SHA256 = "ff9e59285e9dc3f5fa3e0975419e6631ea5bdccd65d818991473d2367e02979c"
@@ -56,4 +72,15 @@ def load_hillstrom() -> pd.DataFrame:
     return pd.read_csv(io.BytesIO(_hillstrom_bytes()))
 
 
-__all__ = ["HILLSTROM_PUBLISHED", "HILLSTROM_SHA256", "hillstrom_sha256", "load_hillstrom"]
+__all__ = [
+    "CDNOW_SHA256",
+    "CDNOW_TABLES",
+    "HILLSTROM_PUBLISHED",
+    "HILLSTROM_SHA256",
+    "cdnow_sha256",
+    "cdnow_tables",
+    "hillstrom_sha256",
+    "load_cdnow",
+    "load_hillstrom",
+    "write_cdnow",
+]
