@@ -55,22 +55,34 @@ def _metric_table(title: str, table: pd.DataFrame) -> Table:
     return out
 
 
-def _print_training(result, logged: dict, model_dir: Path, uri: str | None) -> None:
+def _print_churn(result) -> None:
     from smsseg.models.metrics import improvement
 
-    console.print(
-        _metric_table(
-            f"Churn, out of time ({int(result.churn_table.loc['model', 'n']):,} test rows)",
-            result.churn_table,
-        )
-    )
-    for baseline in ("bgnbd", "recency_rule"):
-        gain = improvement(result.churn_table, "model", baseline)
+    console.print(result.plan.describe(), highlight=False)
+    if result.churn_table is None:
+        return
+    for population, table in result.churn_tables.items():
+        if table is None:
+            continue
+        headline = " (headline)" if population == result.headline else ""
         console.print(
-            f"model vs {baseline}: ROC-AUC {gain['roc_auc_gain']:+.4f}, PR-AUC {gain['pr_auc_gain']:+.4f}, "
-            f"Brier {-gain['brier_reduction']:+.4f}, lift@10% {gain['lift_top_decile_gain']:+.2f}",
+            _metric_table(
+                f"Churn, {population}{headline}: {int(table.loc['model', 'n']):,} test rows",
+                table,
+            )
+        )
+    for baseline in ("bgnbd_raw", "recency_rule"):
+        gain = improvement(result.churn_table, result.champion, baseline)
+        console.print(
+            f"{result.champion} vs {baseline}: ROC-AUC {gain['roc_auc_gain']:+.4f}, "
+            f"PR-AUC {gain['pr_auc_gain']:+.4f}, Brier {-gain['brier_reduction']:+.4f}, "
+            f"lift@10% {gain['lift_top_decile_gain']:+.2f}",
             highlight=False,
         )
+
+
+def _print_training(result, logged: dict, model_dir: Path, uri: str | None) -> None:
+    _print_churn(result)
     if result.discount_table is not None:
         console.print(
             _metric_table(
@@ -119,9 +131,14 @@ def train(
         str, typer.Option(help="Save the models to models/<name> (or a path).")
     ] = "smsseg",
     snapshots: Annotated[
-        int, typer.Option(help="Training snapshots (the latest is held out).")
-    ] = 4,
-    spacing_days: Annotated[int, typer.Option(help="Days between snapshots.")] = 30,
+        int | None,
+        typer.Option(
+            help="Training snapshots (default 12; history permitting, see docs/models.md)."
+        ),
+    ] = None,
+    spacing_days: Annotated[
+        int | None, typer.Option(help="Days between snapshots (default max(7, horizon / 6)).")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of every random step.")] = config.DEFAULT_SEED,
     threads: Annotated[int, typer.Option(help="LightGBM threads (0: all cores).")] = 0,
     mlflow: Annotated[
@@ -244,3 +261,77 @@ def score(
     )
     for note in scores.attrs.get("notes", []):
         console.print(f"[yellow]note:[/] {note}", highlight=False)
+
+
+@app.command()
+@handle_errors
+def backtest(
+    data: Annotated[Path, typer.Option(help="Directory of contract tables, with data after T.")],
+    as_of: Annotated[
+        str, typer.Option("--as-of", help="T: train and score with data up to it only.")
+    ],
+    horizon_days: Annotated[
+        int, typer.Option(help="Churn horizon H; T + H must be within the data.")
+    ] = 90,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder for backtest.json, predictions and the calibration plot."),
+    ] = None,
+    experiment: Annotated[str, typer.Option(help="MLflow experiment prefix.")] = "smsseg",
+    snapshots: Annotated[int | None, typer.Option(help="Training snapshots (default 12).")] = None,
+    spacing_days: Annotated[
+        int | None, typer.Option(help="Days between snapshots (default max(7, H / 6)).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of every random step.")] = config.DEFAULT_SEED,
+    threads: Annotated[int, typer.Option(help="LightGBM threads (0: all cores).")] = 0,
+    mlflow: Annotated[
+        bool, typer.Option("--mlflow/--no-mlflow", help="Log the backtest to MLflow.")
+    ] = True,
+) -> None:
+    """Train as of T on data up to T, score as of T, and compare with the realized (T, T + H]."""
+    from smsseg.data.load import load
+    from smsseg.models.backtest import BACKTEST_SCORES, run_backtest, write_backtest
+    from smsseg.models.train import TrainSettings
+
+    stamp = _as_of(as_of)
+    settings = TrainSettings(
+        horizon_days=horizon_days,
+        n_snapshots=snapshots,
+        spacing_days=spacing_days,
+        seed=seed,
+        n_jobs=threads or None,
+    )
+    dataset = load(data)
+    with _progress() as bar, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        task = bar.add_task("backtest: training and scoring as of T", total=None)
+        result = run_backtest(dataset, stamp, horizon_days, settings)
+        bar.update(task, description="backtest: done", total=1, completed=1)
+    summary = result.summary()
+    for population, table in result.tables.items():
+        if table is not None:
+            headline = " (headline)" if population == result.headline else ""
+            console.print(
+                _metric_table(
+                    f"Realized churn in ({stamp.date()}, +{horizon_days} days], {population}"
+                    f"{headline}: {int(table.loc['smsseg', 'n']):,} customers",
+                    table.loc[list(BACKTEST_SCORES)],
+                )
+            )
+    console.print(
+        f"smsseg scorer: {summary['scorer']}; validation: {summary['validation']}; "
+        f"AUC reported by train {summary['reported_auc']:.4f}, realized "
+        f"{summary['smsseg.roc_auc']:.4f} (gap {summary['reported_minus_realized']:+.4f}); "
+        f"gain over BG/NBD {summary['gain_vs_bgnbd']:+.4f}",
+        highlight=False,
+    )
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+    if out is not None:
+        write_backtest(result, out)
+        console.print(f"[green]wrote[/] {out}", highlight=False)
+    if mlflow:
+        from smsseg.models.mlflow_runs import log_backtest
+
+        run_id = log_backtest(result, experiment=experiment)
+        console.print(f"MLflow: run {run_id} in {experiment}-backtest", highlight=False)

@@ -304,6 +304,39 @@ def load(
     return dataset
 
 
+def truncate(data: Dataset, as_of: datetime | pd.Timestamp) -> Dataset:
+    """A copy of ``data`` holding only rows dated on or before ``as_of`` (for backtests).
+
+    Rows of a table with a time column (:attr:`TableSpec.time_column`) are kept when that time is
+    ``<= as_of``; order lines follow their orders; undated tables (products) are kept whole. The
+    copy lives in memory (Arrow) on its own connection, with the same supplied columns, so every
+    stage run on it provably cannot read a later row. Snapshot-only columns (a loyalty balance, a
+    stock flag) still describe the export time: see docs/data-contract.md.
+    """
+    stamp = pd.Timestamp(as_of)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    literal = f"TIMESTAMP '{stamp.floor('us').isoformat(sep=' ')}'"
+    con = connect()
+    sources, labels = {}, {}
+    for name in data.present:
+        spec = TABLES[name]
+        columns = ", ".join(f"t.{quote(c)}" for c in data._columns.get(name, spec.column_names))
+        if spec.time_column:
+            where = f"WHERE t.{quote(spec.time_column)} <= {literal}"
+        elif name == "order_items":
+            where = f"WHERE t.order_id IN (SELECT order_id FROM orders WHERE ordered_at <= {literal})"
+        else:
+            where = ""
+        table = data.con.sql(f"SELECT {columns} FROM {name} AS t {where}").to_arrow_table()
+        con.register(f"_raw_{name}", table)
+        sources[name] = f"_raw_{name}"
+        labels[name] = f"{data.present[name]} (to {stamp.isoformat()})"
+    out = _build(con, sources, labels, False, None, None)
+    out.report = data.report
+    return out
+
+
 def load_frames(
     tables: Mapping[str, pd.DataFrame], *, validate: bool = True, now: datetime | None = None
 ) -> Dataset:

@@ -8,6 +8,8 @@ churn model plus that kind's model (the scorer always needs churn), loadable wit
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
 from smsseg.data.load import Dataset
@@ -25,10 +27,22 @@ def _fingerprint(data: Dataset, as_of, frame: pd.DataFrame) -> dict:
     return data_fingerprint(data.row_counts, (first, last), frame)
 
 
-def _flat(table: pd.DataFrame) -> dict[str, float]:
+def _flat(table: pd.DataFrame | None, prefix: str = "") -> dict[str, float]:
+    if table is None:
+        return {}
     return {
-        f"{row}.{col}": float(table.loc[row, col]) for row in table.index for col in table.columns
+        f"{prefix}{row}.{col}": float(table.loc[row, col])
+        for row in table.index
+        for col in table.columns
     }
+
+
+def _churn_metrics(result: TrainResult) -> dict[str, float]:
+    """Headline population unprefixed (as before), then every population as ``<pop>.<score>.<m>``."""
+    out = _flat(result.churn_table)
+    for population, table in result.churn_tables.items():
+        out |= _flat(table, f"{population}.")
+    return out
 
 
 def _settings_params(result: TrainResult) -> dict:
@@ -37,10 +51,16 @@ def _settings_params(result: TrainResult) -> dict:
         "as_of": result.bundle.meta["as_of"],
         "horizon_days": s.horizon_days,
         "n_snapshots": s.n_snapshots,
-        "spacing_days": s.spacing_days,
+        "spacing_days": result.plan.spacing_days if result.plan else s.spacing_days,
         "seed": s.seed,
         "test_share": s.test_share,
         "n_dropped_features": len(result.dropped),
+        "validation": result.plan.kind if result.plan else None,
+        "test_snapshot": str(result.plan.test) if result.plan else None,
+        "n_production_snapshots": len(result.plan.production) if result.plan else None,
+        "churn_scorer": result.champion,
+        "churn_scorer_reason": result.champion_reason[:500],
+        "headline_population": result.headline,
     }
 
 
@@ -56,7 +76,10 @@ def _model_params(model, prefix: str) -> dict:
 
 def _churn_figures(result: TrainResult) -> dict:
     test = result.churn_test
-    scores = {k: test[k].to_numpy() for k in ("model", "bgnbd", "recency_rule")}
+    if not len(test):
+        return {"importance": plots.importance_figure(result.bundle.churn.feature_importance())}
+    test = test[test["population"] == result.headline] if result.headline == "buyers" else test
+    scores = {k: test[k].to_numpy() for k in ("smsseg", "model", "bgnbd", "recency_rule")}
     return {
         "roc": plots.roc_figure(test["churn"], scores),
         "calibration": plots.calibration_figure(test["churn"], scores),
@@ -106,7 +129,7 @@ def log_training(
             uri=uri,
         )
 
-    churn_metrics = _flat(result.churn_table) | {
+    churn_metrics = _churn_metrics(result) | {
         f"next_order.{k}": v
         for k, v in result.next_order_metrics.items()
         if isinstance(v, (int, float))
@@ -160,3 +183,43 @@ def log_training(
         for k, v in logged.items()
     }
     return logged
+
+
+def log_backtest(result, experiment: str = "smsseg", uri: str | None = None) -> str:
+    """Log a :class:`~smsseg.models.backtest.BacktestResult` as one run of ``<experiment>-backtest``.
+
+    Parameters: as-of, horizon, validation kind, deployed scorer; metrics: the realized table of
+    every population (``<population>.<score>.<metric>``) and the AUC ``train`` reported; artifacts:
+    the JSON report and ROC / calibration plots. Returns the run id.
+    """
+    import mlflow
+
+    from smsseg.models.backtest import BACKTEST_SCORES, backtest_report
+    from smsseg.models.tracking import configure, experiment_id
+
+    uri = configure(uri)
+    summary = result.summary()
+    metrics = {"reported_auc": summary["reported_auc"], "gain_vs_bgnbd": summary["gain_vs_bgnbd"]}
+    for population, table in result.tables.items():
+        metrics |= _flat(table, f"{population}.")
+    rows = result.rows[result.rows["population"] == result.headline]
+    scores = {k: rows[k].to_numpy() for k in BACKTEST_SCORES}
+    with mlflow.start_run(
+        experiment_id=experiment_id(f"{experiment}-backtest", uri),
+        run_name=f"backtest-{summary['as_of']}-h{summary['horizon_days']}",
+    ) as run:
+        mlflow.set_tags({"smsseg.kind": "backtest", "smsseg.as_of": summary["as_of"]})
+        mlflow.log_params(
+            {k: summary[k] for k in ("as_of", "horizon_days", "population", "scorer", "validation")}
+        )
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items() if pd.notna(v)})
+        mlflow.log_dict(
+            json.loads(json.dumps(backtest_report(result), default=str)), "backtest.json"
+        )
+        for name, fig in {
+            "roc": plots.roc_figure(rows["churn"], scores),
+            "calibration": plots.calibration_figure(rows["churn"], scores),
+        }.items():
+            mlflow.log_figure(fig, f"plots/{name}.png")
+            plots.close(fig)
+    return run.info.run_id

@@ -22,6 +22,7 @@ import pandas as pd
 from smsseg.data.load import Dataset
 from smsseg.errors import SmssegError
 from smsseg.models.bundle import ModelBundle
+from smsseg.models.champion import ChurnScorer
 from smsseg.models.explain import top_reasons
 
 SCORE_COLUMNS = (
@@ -32,6 +33,7 @@ SCORE_COLUMNS = (
     "predicted_clv",
     "expected_next_order_date",
     "model_version",
+    "churn_scorer",
     "reasons",
 )
 BANDS = ("low", "medium", "high")
@@ -129,8 +131,15 @@ def predict_scores(
     notes: list[str] = []
     churn = bundle.churn
     M = churn.prepare(_model_frame(features, churn.feature_names_in_))
-    p = churn.proba_from_matrix(M)
+    scorer = ChurnScorer.from_dict(bundle.meta.get("churn_scorer"))
+    p = scorer(churn.proba_from_matrix(M), features)
+    if scorer.kind != "model":
+        notes.append(
+            f"churn_probability is the {scorer.kind} scorer: the champion of the out-of-time "
+            "test at training (the LightGBM model alone did not beat it)"
+        )
     n = len(features)
+    rules = bundle.meta.get("scorers", {})
 
     def matrix_for(model):
         return (
@@ -140,16 +149,22 @@ def predict_scores(
         )
 
     discount = np.full(n, np.nan)
-    if bundle.discount is None:
-        notes.append(
-            "no discount-sensitivity model in the bundle (the training data had no discount labels)"
-        )
-    elif not has_discounts:
+    if not has_discounts:
         notes.append(
             "the data has no orders.discount_amount or orders.promo_code: discount_sensitivity is empty"
         )
-    else:
+    elif bundle.discount is not None:
         discount = bundle.discount.proba_from_matrix(matrix_for(bundle.discount))
+    elif rules.get("discount") == "past_discount_share" and "discount_order_share" in features:
+        # the model did not beat this rule out of time: the rule scores (see models/train.py)
+        share = features["discount_order_share"].to_numpy(dtype=np.float64, na_value=np.nan)
+        prior = bundle.meta.get("discount_base_rate")
+        discount = np.where(np.isnan(share), np.nan if prior is None else prior, share)
+        notes.append("discount_sensitivity is the past discount share (it beat the model)")
+    else:
+        notes.append(
+            "no discount-sensitivity model in the bundle (the training data had no discount labels)"
+        )
     uplift = np.full(n, np.nan)
     if bundle.uplift is None:
         notes.append(
@@ -158,8 +173,13 @@ def predict_scores(
     else:
         uplift = bundle.uplift.uplift_from_matrix(matrix_for(bundle.uplift))
     next_date = pd.Series(pd.NaT, index=features.index, dtype="datetime64[us]")
+    median_days = bundle.meta.get("metrics", {}).get("next_order", {}).get("median_days")
+    days = None
     if bundle.next_order is not None:
         days = bundle.next_order.days_from_matrix(matrix_for(bundle.next_order))
+    elif rules.get("next_order") == "median_rule" and median_days is not None:
+        days = np.full(n, float(median_days))
+    if days is not None:
         stamp = pd.Timestamp(as_of).normalize()
         dates = stamp + pd.to_timedelta(np.round(days), unit="D")
         next_date = pd.Series(dates, index=features.index).where(p < 0.5).astype("datetime64[us]")
@@ -173,6 +193,7 @@ def predict_scores(
             "predicted_clv": _clv(features),
             "expected_next_order_date": next_date.to_numpy(),
             "model_version": pd.Series(bundle.version, index=range(n), dtype="str").to_numpy(),
+            "churn_scorer": pd.Series(scorer.kind, index=range(n), dtype="str").to_numpy(),
             "reasons": pd.Series([None] * n, dtype="str").to_numpy(),
         }
     )

@@ -1,9 +1,16 @@
 """Training: stacked snapshots → churn, discount-sensitivity and next-order models, out of time.
 
-Rows are split by time, then by customer: every snapshot but the latest trains; the latest
-snapshot (out of time) is split by a seeded shuffle of customers into a *tuning* half (early
-stopping and calibration, see :mod:`smsseg.models.classifier`) and a *test* half that nothing
-is fitted on and that every reported metric - model, baselines, oracle - is computed on.
+The snapshot design is :mod:`smsseg.models.validation`: the *validation* models are fitted on
+snapshots whose label windows end on or before the *test* snapshot ``as_of - horizon`` and are
+judged on it - every reported metric (model, baselines, champion, per population) comes from
+those rows. The *deployed* models are then refitted, with the same procedure, on the production
+snapshots (label windows ending on or before ``as_of``), so the report describes what the user
+will see one horizon after ``as_of``. Inside each fit, early stopping and calibration use a
+seeded 20 % of the *customers* (:func:`customer_split`), so no customer's rows sit on both sides.
+
+Champion / challenger (:mod:`smsseg.models.champion`): the churn scorer deployed is the one with
+the best out-of-time AUC among calibrated BG/NBD, the LightGBM model and their blend; likewise a
+discount or next-order model that does not beat its rule on the test rows is replaced by the rule.
 The uplift model, when the data holds a randomized test, is trained by
 :mod:`smsseg.models.train_uplift`. MLflow logging is separate (:mod:`smsseg.models.mlflow_runs`).
 """
@@ -22,31 +29,47 @@ from smsseg.errors import SmssegError
 from smsseg.models._frame import is_categorical
 from smsseg.models.baselines import RecencyRule, bgnbd_churn_probability
 from smsseg.models.bundle import ModelBundle, library_versions
+from smsseg.models.champion import (
+    ChurnScorer,
+    choose_champion,
+    fit_bgnbd_calibrator,
+    headline_population,
+    population_masks,
+    population_tables,
+)
 from smsseg.models.classifier import CalibratedLGBMClassifier
 from smsseg.models.metrics import compare_scores
 from smsseg.models.next_order import NextOrderRegressor, days_to_next_order
 from smsseg.models.scoring import has_discount_data
 from smsseg.models.train_uplift import UpliftReport, train_uplift
+from smsseg.models.validation import SnapshotPlan, first_order_at, plan_snapshots
 
 LABELS = ("snapshot", "churn", "discount_response")
 Progress = Callable[[str], None]
 STEPS = ("snapshots", "churn", "discount", "next_order", "uplift")
+#: Share of customers whose rows stop the boosting and fit the calibrator inside each fit.
+STOPPING_SHARE = 0.2
 
 
 @dataclass
 class TrainSettings:
-    """Everything ``train_models`` can be told; defaults suit the demo and the CLI."""
+    """Everything ``train_models`` can be told; defaults suit the demo and the CLI.
+
+    ``n_snapshots`` and ``spacing_days`` default to :mod:`smsseg.models.validation`'s rules
+    (``None``); ``test_share`` is the share of customers held out when the history is too short
+    for a strict out-of-time test.
+    """
 
     horizon_days: int = 90
-    n_snapshots: int = 4
-    spacing_days: int = 30
+    n_snapshots: int | None = None
+    spacing_days: int | None = None
     seed: int = 42
     n_jobs: int | None = None
     churn_params: dict = field(default_factory=dict)
     discount_params: dict = field(default_factory=dict)
     #: string features with more levels than this are left out (postal codes, cities ...)
     max_levels: int = 100
-    test_share: float = 0.5
+    test_share: float = 0.3
     uplift_learner: str = "x"
     uplift_campaign: str | None = None
     uplift_window_days: int = 14
@@ -57,12 +80,18 @@ class TrainSettings:
 
 @dataclass
 class TrainResult:
-    """What training produced: the bundle, metric tables and held-out rows for diagnostics."""
+    """What training produced: the bundle, metric tables and held-out rows for diagnostics.
+
+    ``churn_tables`` holds one table per population (buyers, prospects, all; ``None`` when a
+    population is empty or there was no test); ``churn_table`` is the headline one (buyers, or
+    all when buyers hold one class). ``churn_test`` has a row per test row with the label, its
+    population and every candidate's probability; ``champion`` names the deployed churn scorer.
+    """
 
     bundle: ModelBundle
     features: list[str]
     dropped: dict[str, str]
-    churn_table: pd.DataFrame
+    churn_table: pd.DataFrame | None
     churn_test: pd.DataFrame
     discount_table: pd.DataFrame | None
     discount_test: pd.DataFrame | None
@@ -71,6 +100,11 @@ class TrainResult:
     notes: list[str]
     snapshots: pd.DataFrame
     settings: TrainSettings
+    plan: SnapshotPlan | None = None
+    churn_tables: dict = field(default_factory=dict)
+    champion: str = "model"
+    champion_reason: str = ""
+    headline: str = "buyers"
 
 
 def select_features(frame: pd.DataFrame, max_levels: int) -> tuple[list[str], dict[str, str]]:
@@ -108,66 +142,129 @@ def shared_levels(
     return out, levels
 
 
-def split_out_of_time(
-    snapshots: pd.DataFrame, test_share: float, seed: int
-) -> dict[str, np.ndarray]:
-    """Boolean masks ``train`` (earlier snapshots), ``tune`` and ``test`` (latest, by customer)."""
-    stamps = snapshots["snapshot"].to_numpy()
-    latest = stamps.max()
-    if (stamps < latest).sum() == 0:
-        raise SmssegError(
-            "training needs at least 2 snapshots (n_snapshots >= 2): the latest one is "
-            "held out for out-of-time validation"
-        )
-    last = stamps == latest
+def _held_out_customers(ids: pd.Index, share: float, seed: int) -> np.ndarray:
+    """A seeded ``share`` of the distinct customer ids, as a row mask over ``ids``."""
+    distinct = np.sort(ids.astype(str).unique())
     rng = np.random.default_rng(seed)
-    is_test = np.zeros(len(snapshots), dtype=bool)
-    idx = np.flatnonzero(last)
-    is_test[rng.choice(idx, size=int(round(test_share * len(idx))), replace=False)] = True
-    return {"train": ~last, "tune": last & ~is_test, "test": is_test}
+    chosen = rng.choice(distinct, size=int(round(share * len(distinct))), replace=False)
+    return ids.astype(str).isin(chosen)
+
+
+def split_by_plan(frame: pd.DataFrame, plan: SnapshotPlan, share: float, seed: int) -> dict:
+    """Row masks ``validation`` (fits the validation models), ``test`` and ``production``.
+
+    In a customer-disjoint plan the held-out customers' rows are removed from ``validation``
+    and only they are tested; in an out-of-time plan every customer of the test snapshot is.
+    """
+    stamps = frame["snapshot"].to_numpy()
+    validation = np.isin(stamps, np.array(plan.validation, dtype=stamps.dtype))
+    production = np.isin(stamps, np.array(plan.production, dtype=stamps.dtype))
+    test = np.zeros(len(frame), dtype=bool)
+    if plan.test is not None:
+        test = stamps == np.array(plan.test, dtype=stamps.dtype)
+    if plan.kind == "customer_disjoint":
+        held = _held_out_customers(frame.index, share, seed)
+        validation &= ~held
+        test &= held
+    return {"validation": validation, "test": test, "production": production}
+
+
+def customer_split(
+    frame: pd.DataFrame, rows: np.ndarray, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``rows`` split into (fit, stop) masks by customer: :data:`STOPPING_SHARE` of them stop."""
+    held = _held_out_customers(frame.index[rows], STOPPING_SHARE, seed)
+    fit, stop = np.zeros(len(frame), dtype=bool), np.zeros(len(frame), dtype=bool)
+    idx = np.flatnonzero(rows)
+    fit[idx[~held]] = True
+    stop[idx[held]] = True
+    return fit, stop
 
 
 def _classifier(settings: TrainSettings, overrides: dict) -> CalibratedLGBMClassifier:
     return CalibratedLGBMClassifier(random_state=settings.seed, n_jobs=settings.n_jobs, **overrides)
 
 
+def _fit_classifier(
+    frame: pd.DataFrame, rows: np.ndarray, y: np.ndarray, features: list[str], settings, params
+) -> CalibratedLGBMClassifier:
+    fit, stop = customer_split(frame, rows, settings.seed)
+    X = frame[features]
+    if len(np.unique(y[stop])) < 2:  # too few customers to stop on: a row split instead
+        return _classifier(settings, params).fit(X[rows], y[rows])
+    return _classifier(settings, params).fit(X[fit], y[fit], eval_set=(X[stop], y[stop]))
+
+
+def _check_labels(y: np.ndarray, rows: np.ndarray, what: str, as_of) -> None:
+    if rows.sum() == 0 or len(np.unique(y[rows])) < 2:
+        raise SmssegError(
+            f"as_of={as_of}: the {what} rows ({int(rows.sum())}) hold one churn label only; "
+            "need customers who bought and customers who did not in the label windows"
+        )
+
+
 def fit_churn(
-    frame: pd.DataFrame, masks: dict, features: list[str], settings: TrainSettings
-) -> tuple[CalibratedLGBMClassifier, pd.DataFrame, pd.DataFrame]:
-    """Churn model, recency rule and BG/NBD baseline; metrics of all three on the test rows."""
-    X, y = frame[features], frame["churn"].to_numpy(dtype=np.int64)
-    tr, tu, te = masks["train"], masks["tune"], masks["test"]
-    model = _classifier(settings, settings.churn_params).fit(X[tr], y[tr], eval_set=(X[tu], y[tu]))
-    rule = RecencyRule().fit(frame[tr], y[tr])
-    test = pd.DataFrame(
-        {
-            "customer_id": frame.index[te].astype(str),
-            "snapshot": frame["snapshot"].to_numpy()[te],
-            "churn": y[te],
-            "model": model.predict_proba(X[te])[:, 1],
-            "bgnbd": bgnbd_churn_probability(frame[te]),
-            "recency_rule": rule.predict_proba(frame[te])[:, 1],
-        }
-    )
-    table = compare_scores(
-        test["churn"], {k: test[k].to_numpy() for k in ("model", "bgnbd", "recency_rule")}
-    )
-    return model, table, test
+    frame: pd.DataFrame, masks: dict, features: list[str], settings: TrainSettings, plan
+) -> tuple[CalibratedLGBMClassifier, ChurnScorer, dict, pd.DataFrame, str, str]:
+    """Validation fit and test of every churn candidate, the champion, and the deployed fit.
+
+    Returns the deployed classifier, the deployed :class:`ChurnScorer`, the per-population
+    tables, the test rows, the headline population and the champion's reason.
+    """
+    y = frame["churn"].to_numpy(dtype=np.int64)
+    val, te, prod = masks["validation"], masks["test"], masks["production"]
+    tables: dict = {p: None for p in ("buyers", "prospects", "all")}
+    test = pd.DataFrame(columns=["customer_id", "snapshot", "churn", "population"])
+    headline, table = "buyers", None
+    if plan.kind != "none" and te.any() and len(np.unique(y[val])) == 2:
+        candidate = _fit_classifier(frame, val, y, features, settings, settings.churn_params)
+        scorer = ChurnScorer("model", fit_bgnbd_calibrator(frame[val], y[val]))
+        rule = RecencyRule().fit(frame[val], y[val])
+        rows = frame[te]
+        scores = scorer.candidates(candidate.predict_proba(rows[features])[:, 1], rows)
+        scores["bgnbd_raw"] = bgnbd_churn_probability(rows)
+        scores["recency_rule"] = rule.predict_proba(rows)[:, 1]
+        pops = population_masks(rows["frequency"])
+        test = pd.DataFrame(
+            {
+                "customer_id": rows.index.astype(str),
+                "snapshot": rows["snapshot"].to_numpy(),
+                "churn": y[te],
+                "population": np.where(pops["buyers"], "buyers", "prospects"),
+                **scores,
+            }
+        )
+        tables = population_tables(y[te], scores, pops)
+        headline = headline_population(tables)
+        table = tables[headline]
+    kind, reason = choose_champion(table)
+    _check_labels(y, prod, "training", plan.as_of.date())
+    model = _fit_classifier(frame, prod, y, features, settings, settings.churn_params)
+    deployed = ChurnScorer(kind, fit_bgnbd_calibrator(frame[prod], y[prod]))
+    if len(test):
+        test["smsseg"] = test[kind]
+    return model, deployed, tables, test, headline, reason
+
+
+def _min_class(y: np.ndarray, rows: np.ndarray) -> int:
+    return int(np.bincount(y[rows], minlength=2).min()) if rows.any() else 0
 
 
 def fit_discount(
     frame: pd.DataFrame, masks: dict, features: list[str], settings: TrainSettings
 ) -> tuple[CalibratedLGBMClassifier | None, pd.DataFrame | None, pd.DataFrame | None, str | None]:
-    """Discount-sensitivity model on rows whose next order was observed; None + why if impossible.
+    """Discount-sensitivity model on rows whose next order was observed; None + why if not used.
 
-    Returns the model, its metrics next to a "past discount share" rule, the test rows, and why
-    no model was trained (None when one was).
+    Fitted on the validation rows and compared on the test rows with the "past discount share"
+    rule; only a model that beats the rule's AUC is refitted on the production rows and deployed.
+    Returns the deployed model (None: the rule scores), the metrics table, the test rows, and a
+    note saying what was decided.
     """
     label = frame["discount_response"]
     known = label.notna().to_numpy()
     y = label.fillna(0).to_numpy(dtype=np.int64)
-    tr, tu, te = (masks[k] & known for k in ("train", "tune", "test"))
-    counts = [np.bincount(y[m], minlength=2).min() for m in (tr, tu, te)]
+    val, te, prod = (masks[k] & known for k in ("validation", "test", "production"))
+    counts = [_min_class(y, m) for m in (val, te, prod)]
     if min(counts) < 10:
         return (
             None,
@@ -175,37 +272,52 @@ def fit_discount(
             None,
             (
                 "discount model not trained: too few orders with and without a discount in the "
-                f"label windows (smallest class per split: {counts}; need >= 10)"
+                f"label windows (smallest class in validation / test / production: {counts}; "
+                "need >= 10)"
             ),
         )
-    X = frame[features]
-    model = _classifier(settings, settings.discount_params).fit(
-        X[tr], y[tr], eval_set=(X[tu], y[tu])
-    )
+    candidate = _fit_classifier(frame, val, y, features, settings, settings.discount_params)
     history = (
         frame["discount_order_share"].to_numpy(dtype=np.float64, na_value=np.nan)[te]
         if "discount_order_share" in frame
         else np.full(te.sum(), np.nan)
     )
-    baseline = np.where(np.isnan(history), y[tr].mean(), history)
+    baseline = np.where(np.isnan(history), y[val].mean(), history)
     test = pd.DataFrame(
         {
             "customer_id": frame.index[te].astype(str),
             "discount_response": y[te],
-            "model": model.predict_proba(X[te])[:, 1],
+            "model": candidate.predict_proba(frame[features][te])[:, 1],
             "past_discount_share": baseline,
         }
     )
     table = compare_scores(
         test["discount_response"], {k: test[k].to_numpy() for k in ("model", "past_discount_share")}
     )
+    if not table.loc["model", "roc_auc"] > table.loc["past_discount_share", "roc_auc"]:
+        return (
+            None,
+            table,
+            test,
+            (
+                f"discount model (AUC {table.loc['model', 'roc_auc']:.4f}) does not beat the past "
+                f"discount share ({table.loc['past_discount_share', 'roc_auc']:.4f}) out of time: "
+                "discount_sensitivity is the past discount share"
+            ),
+        )
+    model = _fit_classifier(frame, prod, y, features, settings, settings.discount_params)
     return model, table, test, None
 
 
 def fit_next_order(
     data: Dataset, frame: pd.DataFrame, masks: dict, features: list[str], settings: TrainSettings
 ) -> tuple[NextOrderRegressor | None, dict]:
-    """Days-to-next-order regressor on rows that ordered in their window; MAE vs a median rule."""
+    """Days-to-next-order regressor on rows that ordered in their window; MAE vs a median rule.
+
+    Fitted on the validation rows, compared with "the median days of the training rows" on the
+    test rows, refitted on the production rows only when it has the lower MAE. The metrics hold
+    ``median_days`` (the rule's value from the production rows), which scores when it wins.
+    """
     keys = pd.DataFrame(
         {"customer_id": frame.index.astype(str), "snapshot": frame["snapshot"].to_numpy()}
     )
@@ -215,18 +327,36 @@ def fit_next_order(
         "days_to_next_order"
     ].to_numpy()
     known = ~np.isnan(days)
-    tr, tu, te = (masks[k] & known for k in ("train", "tune", "test"))
-    if min(tr.sum(), tu.sum(), te.sum()) < 20:
+    val, te, prod = (masks[k] & known for k in ("validation", "test", "production"))
+    if min(val.sum(), te.sum(), prod.sum()) < 40:
         return None, {
-            "note": "next-order model not trained: fewer than 20 ordering customers in a split"
+            "note": "next-order model not trained: fewer than 40 ordering customers in the "
+            "validation, test or production rows"
         }
-    X = frame[features]
-    model = NextOrderRegressor(random_state=settings.seed, n_jobs=settings.n_jobs).fit(
-        X[tr], days[tr], eval_set=(X[tu], days[tu])
-    )
-    mae = float(np.mean(np.abs(model.predict(X[te]) - days[te])))
-    mae_median = float(np.mean(np.abs(np.median(days[tr]) - days[te])))
-    return model, {"mae_days": mae, "mae_days_median_rule": mae_median, "n_test": int(te.sum())}
+
+    def fit(rows):
+        fit_rows, stop = customer_split(frame, rows, settings.seed)
+        X = frame[features]
+        return NextOrderRegressor(random_state=settings.seed, n_jobs=settings.n_jobs).fit(
+            X[fit_rows], days[fit_rows], eval_set=(X[stop], days[stop])
+        )
+
+    candidate = fit(val)
+    mae = float(np.mean(np.abs(candidate.predict(frame[features][te]) - days[te])))
+    mae_median = float(np.mean(np.abs(np.median(days[val]) - days[te])))
+    metrics = {
+        "mae_days": mae,
+        "mae_days_median_rule": mae_median,
+        "n_test": int(te.sum()),
+        "median_days": float(np.median(days[prod])),
+    }
+    if not mae < mae_median:
+        metrics["note"] = (
+            f"next-order model (MAE {mae:.1f} days) does not beat the median rule "
+            f"({mae_median:.1f}) out of time: the expected next order date uses the median"
+        )
+        return None, metrics
+    return fit(prod), metrics
 
 
 def _metrics_dict(table: pd.DataFrame | None) -> dict:
@@ -252,13 +382,21 @@ def train_models(
     Raises
     ------
     SmssegError
-        Bad horizon or snapshot settings, data too short for the snapshots, or one churn class only.
+        Bad horizon or snapshot settings, data too short for one labelled snapshot, or one
+        churn class only.
     """
     from smsseg.features import training_snapshots
 
     settings = settings or TrainSettings()
     step = progress or (lambda name: None)
-    notes: list[str] = []
+    plan = plan_snapshots(
+        as_of,
+        settings.horizon_days,
+        settings.n_snapshots,
+        settings.spacing_days,
+        first_order_at(data),
+    )
+    notes: list[str] = [*plan.notes, plan.describe()]
     step("snapshots")
     with warnings.catch_warnings():
         warnings.simplefilter(
@@ -266,22 +404,20 @@ def train_models(
         )  # censoring warnings: windows end <= as_of by design
         snaps = training_snapshots(
             data,
-            as_of,
+            plan.as_of,
             settings.horizon_days,
-            settings.n_snapshots,
-            settings.spacing_days,
+            cutoffs=plan.cutoffs,
             seed=settings.seed,
             btyd_fit_sample=settings.btyd_fit_sample,
         )
     features, dropped = select_features(snaps, settings.max_levels)
     frame, levels = shared_levels(snaps, features)
-    masks = split_out_of_time(frame, settings.test_share, settings.seed)
-    if frame["churn"][masks["train"]].nunique() < 2:
-        raise SmssegError(
-            f"as_of={as_of}: every training row has the same churn label; need churners and buyers"
-        )
+    masks = split_by_plan(frame, plan, settings.test_share, settings.seed)
     step("churn")
-    churn, churn_table, churn_test = fit_churn(frame, masks, features, settings)
+    churn, scorer, tables, churn_test, headline, reason = fit_churn(
+        frame, masks, features, settings, plan
+    )
+    notes.append(f"churn scorer: {scorer.kind} ({reason})")
     step("discount")
     discount, discount_table, discount_test, why = None, None, None, None
     if not has_discount_data(data):
@@ -301,15 +437,25 @@ def train_models(
     if uplift.note:
         notes.append(uplift.note)
     meta = {
-        "as_of": str(pd.Timestamp(as_of).date()),
+        "as_of": str(plan.as_of.date()),
         "horizon_days": settings.horizon_days,
         "features": features,
         "categories": list(snaps.attrs.get("categories") or []),
         "levels": levels,
-        "snapshots": [str(s) for s in snaps.attrs.get("cutoffs", [])],
+        "snapshots": [c.isoformat() for c in plan.production],
+        "validation": plan.to_dict(),
+        "churn_scorer": scorer.to_dict(),
+        "scorers": {
+            "churn": scorer.kind,
+            "discount": "model" if discount is not None else "past_discount_share",
+            "next_order": "model" if next_order is not None else "median_rule",
+        },
+        "discount_base_rate": _discount_base_rate(frame, masks),
         "dropped_features": dropped,
         "metrics": {
-            "churn": _metrics_dict(churn_table),
+            "churn": _metrics_dict(tables.get(headline)),
+            "churn_by_population": {k: _metrics_dict(v) for k, v in tables.items()},
+            "churn_headline_population": headline,
             "discount": _metrics_dict(discount_table),
             "next_order": next_metrics,
             "uplift": uplift.metrics_dict(),
@@ -322,7 +468,7 @@ def train_models(
         bundle,
         features,
         dropped,
-        churn_table,
+        tables.get(headline),
         churn_test,
         discount_table,
         discount_test,
@@ -331,4 +477,15 @@ def train_models(
         notes,
         frame,
         settings,
+        plan,
+        tables,
+        scorer.kind,
+        reason,
+        headline,
     )
+
+
+def _discount_base_rate(frame: pd.DataFrame, masks: dict) -> float | None:
+    """Share of observed next orders with a discount in the production rows (the rule's prior)."""
+    label = frame["discount_response"][masks["production"]].dropna()
+    return float(label.astype(float).mean()) if len(label) else None
