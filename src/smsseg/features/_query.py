@@ -60,15 +60,30 @@ class Context:
             try:
                 self.data.con.execute(f"CREATE TEMP TABLE {table} AS {select(self)}")
             except duckdb.ConversionException as exc:
-                # only data the contract rejects gets here (NaN amounts, say): name the way out
-                first = str(exc).strip().splitlines()[0]
-                raise SmssegError(
-                    f"the {name} features cannot be computed from this data ({first}); "
-                    "it breaks the data contract: run `smsseg validate DIR` (or drop "
-                    "--no-validate / validate=False) to see which rows"
-                ) from None
+                raise SmssegError(self._conversion_message(name, exc)) from None
             self.tables[name] = table
         return self.tables[name]
+
+    def _conversion_message(self, name: str, exc: duckdb.ConversionException) -> str:
+        """What to tell the user when DuckDB cannot cast a value while computing ``name``.
+
+        Unvalidated data breaking the contract (a NaN amount, say) gets here, and so would a
+        bug in a feature's SQL (a 0 * log 0 reaching a ``DECIMAL``): the message blames the
+        data only when it was not validated, and asks for a bug report when it was.
+        """
+        first = str(exc).strip().splitlines()[0]
+        head = f"the {name} features could not be computed ({first})"
+        report = (
+            f"please report it with the as-of date ({self.as_of}) and the failing feature "
+            f"family ({name})"
+        )
+        if _validated(self.data):
+            return f"{head}; the data passed validation, so this is a bug in smsseg: {report}"
+        return (
+            f"{head}; the data was not validated (--no-validate / validate=False): run "
+            f"`smsseg validate DIR` to see which rows break the data contract; if it passes, "
+            f"this is a bug in smsseg: {report}"
+        )
 
     def close(self) -> None:
         """Drop the temporary tables of this build."""
@@ -81,6 +96,16 @@ class Context:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _validated(data: Dataset) -> bool:
+    """Whether ``data`` passed the contract checks when it was loaded (now or from the record).
+
+    :class:`Dataset` has no flag for it, but validation always counts the rows of every table
+    it checked (``customers`` at least, which is required), and a recorded pass restores those
+    counts; a load with ``validate=False`` leaves them empty.
+    """
+    return bool(data.report.row_counts)
 
 
 def timestamp_literal(ts: pd.Timestamp) -> str:
@@ -175,6 +200,11 @@ def exact_sum(expr: str, where: str | None = None, scale: int = 9) -> str:
     groups can differ in its last bits from one run to the next. Each term is rounded to
     ``10**-scale`` and added as a ``DECIMAL``, which is exact, then read back as a double: the
     same data always gives the same features. NULL when no term is (as ``SUM``).
+
+    ``expr`` must be finite or NULL on *every* row, also on rows ``where`` leaves out: DuckDB
+    computes an aggregate's argument before it applies the ``FILTER``, and NaN or infinity
+    cannot be cast to a ``DECIMAL``. Guard a term that can be undefined inside ``expr``
+    (``CASE WHEN w > 0 THEN w * log2(w) END``), not in ``where``.
     """
     filtered = f" FILTER (WHERE {where})" if where else ""
     return f"CAST(SUM(CAST({expr} AS DECIMAL(38, {scale}))){filtered} AS DOUBLE)"

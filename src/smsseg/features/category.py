@@ -4,6 +4,13 @@ The top-K categories are a function of the as-of data only (spend on completed o
 cut-off; views when there are no priced order lines; ties broken by name), or a fixed list the
 caller passes — pass the training list when scoring, so the columns match. Shares outside the
 top-K go to ``__other``, so each customer's vector sums to 1.
+
+Zero spend (free items, ``unit_price`` or ``quantity`` 0): a category a customer spent nothing
+on has share 0 and adds 0 to the entropy (the limit of ``p log p``), and is never dominant. A
+customer whose priced lines add up to 0 has no spend to share out: their spend shares, dominant
+category, its share and the entropy are NA, as for a customer without priced lines (0 shares
+would break the sum-to-1 rule, and 0 entropy would claim one category). The same holds for the
+views, where only categories with views have rows.
 """
 
 from __future__ import annotations
@@ -196,9 +203,13 @@ def share_sql(rows: str, prefix: str, categories: Sequence[str], extra: str) -> 
 # Largest weight wins; ties go to the first name (arg_min over (-weight, name)).
 _DOMINANT = "arg_min(category, struct_pack(neg := -w, name := category)) FILTER (WHERE w > 0)"
 # Entropy in bits without a second pass: H = log2(T) - sum(w log2 w) / T, T = sum(w).
+# A category with zero spend (free items) contributes 0 (the limit of w log w). The guard must
+# sit inside the term, not in a FILTER: DuckDB evaluates an aggregate's argument on every row
+# before filtering, and 0 * log2(0) = 0 * -inf is NaN, which no DECIMAL can hold (issue 15).
+_ENTROPY_TERM = "CASE WHEN w > 0 THEN w * log2(w) END"
 _ENTROPY = (
     f"CASE WHEN {_TOTAL} > 0 THEN GREATEST(log2({_TOTAL}) - "
-    f"COALESCE({exact_sum('w * log2(w)', 'w > 0', scale=12)}, 0) / {_TOTAL}, 0.0) END"
+    f"COALESCE({exact_sum(_ENTROPY_TERM, scale=12)}, 0) / {_TOTAL}, 0.0) END"
 )
 
 

@@ -83,6 +83,13 @@ _EXACT_STD_US = (
     "/ (COUNT(gap_us) * (COUNT(gap_us) - 1))) END"
 )
 
+# An order without a discount has rate 0, free or not: only a discount needs the division, and
+# then its denominator is > 0. (``discount / NULLIF(amount + discount, 0)`` left free undiscounted
+# orders out of the mean, so a customer whose orders were all free got NA, not 0.)
+_DISCOUNT_RATE = (
+    "CASE WHEN discount_amount > 0 THEN discount_amount / (amount + discount_amount) ELSE 0.0 END"
+)
+
 
 def _f(name: str, dtype: str, family: str, window: str, description: str, **kw) -> Feature:
     return Feature(name, dtype, kw.pop("source", "orders"), window, description, family, **kw)
@@ -221,7 +228,7 @@ DISCOUNT_FEATURES = (
         "discount",
         "all history",
         "Mean discount / (net amount + discount) over completed orders.",
-        agg=exact_avg("discount_amount / NULLIF(amount + discount_amount, 0)", "done"),
+        agg=exact_avg(_DISCOUNT_RATE, "done"),
         requires=("orders.discount_amount",),
     ),
     _f(
