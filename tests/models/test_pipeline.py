@@ -14,6 +14,7 @@ import smsseg.cli.models  # noqa: F401  (registers train / score)
 from smsseg.cli.app import app
 from smsseg.errors import SmssegError
 from smsseg.models import RiskBands, load_bundle, predict_scores, save_bundle, score_customers
+from smsseg.models.champion import ChurnScorer
 from smsseg.models.scoring import SCORE_COLUMNS, add_reasons, build_scoring_features
 from tests.models.conftest import AS_OF
 
@@ -22,29 +23,53 @@ pytestmark = pytest.mark.xdist_group("models-sim")
 
 def test_churn_model_beats_both_baselines_out_of_time(trained):
     table = trained.churn_table
-    assert set(table.index) == {"model", "bgnbd", "recency_rule"}
+    assert set(table.index) == {"model", "bgnbd", "blend", "bgnbd_raw", "recency_rule"}
+    assert trained.headline == "buyers"
     assert table.loc["model", "roc_auc"] > table.loc["bgnbd", "roc_auc"]
     assert table.loc["model", "roc_auc"] > table.loc["recency_rule", "roc_auc"]
     assert table.loc["model", "brier"] < table.loc["bgnbd", "brier"]
-    # every metric is computed on the same held-out rows of the latest snapshot only
+    # every metric is computed on the rows of the test snapshot only: as_of - horizon
     test = trained.churn_test
     assert test["snapshot"].nunique() == 1
-    assert test["snapshot"].iloc[0] == trained.snapshots["snapshot"].max()
-    assert int(table.loc["model", "n"]) == len(test)
+    assert test["snapshot"].iloc[0] == trained.plan.test
+    assert trained.plan.test == pd.Timestamp(AS_OF) - pd.Timedelta(days=90)
+    assert int(table.loc["model", "n"]) == (test["population"] == "buyers").sum()
+    # the champion is the deployed scorer, and its column is the smsseg score
+    assert trained.champion in ("model", "blend")
+    assert (test["smsseg"] == test[trained.champion]).all()
+    assert trained.bundle.meta["churn_scorer"]["kind"] == trained.champion
 
 
-def test_out_of_time_split_is_disjoint(trained):
-    from smsseg.models.train import split_out_of_time
+def test_every_population_is_reported_on_the_same_rows(trained):
+    tables, test = trained.churn_tables, trained.churn_test
+    assert set(tables) == {"buyers", "prospects", "all"}
+    for population, table in tables.items():
+        rows = test if population == "all" else test[test["population"] == population]
+        assert table is not None and (table["n"] == len(rows)).all()  # every score, same rows
+        assert table.loc["model", "base_rate"] == pytest.approx(rows["churn"].mean())
+    by_population = trained.bundle.meta["metrics"]["churn_by_population"]
+    assert set(by_population) == {"buyers", "prospects", "all"}
 
-    masks = split_out_of_time(trained.snapshots, 0.5, 42)
-    assert not (masks["train"] & (masks["tune"] | masks["test"])).any()
-    assert not (masks["tune"] & masks["test"]).any()
-    latest = trained.snapshots["snapshot"] == trained.snapshots["snapshot"].max()
-    assert ((masks["tune"] | masks["test"]) == latest.to_numpy()).all()
+
+def test_validation_labels_end_before_the_test_snapshot(trained):
+    plan, frame = trained.plan, trained.snapshots
+    assert plan.kind == "out_of_time"
+    horizon = pd.Timedelta(days=plan.horizon_days)
+    assert all(c + horizon <= plan.test for c in plan.validation)
+    assert all(c + horizon <= pd.Timestamp(AS_OF) for c in plan.production)
+    assert set(frame["snapshot"]) == set(plan.cutoffs)
 
 
 def test_every_part_was_trained_and_high_cardinality_features_dropped(trained):
-    assert trained.bundle.parts() == ["churn", "discount", "next_order", "uplift"]
+    parts = trained.bundle.parts()
+    assert {"churn", "uplift"} <= set(parts)
+    # a discount or next-order model is deployed only when it beats its rule out of time
+    table, scorers = trained.discount_table, trained.bundle.meta["scorers"]
+    model_wins = table.loc["model", "roc_auc"] > table.loc["past_discount_share", "roc_auc"]
+    assert ("discount" in parts) == model_wins
+    assert scorers["discount"] == ("model" if model_wins else "past_discount_share")
+    m = trained.next_order_metrics
+    assert ("next_order" in parts) == (m["mae_days"] < m["mae_days_median_rule"])
     assert "postal_code" in trained.dropped and "postal_code" not in trained.features
     assert trained.uplift.campaign == "exp_discount_sms"
     for interval in trained.uplift.metrics.values():
@@ -95,7 +120,10 @@ def test_scores_match_the_estimators(trained, dataset):
     features = build_scoring_features(dataset, AS_OF, bundle)
     scores = predict_scores(features, bundle, AS_OF)
     X = features[bundle.churn.feature_names_in_]
-    np.testing.assert_allclose(scores["churn_probability"], bundle.churn.predict_proba(X)[:, 1])
+    scorer = ChurnScorer.from_dict(bundle.meta["churn_scorer"])
+    expected = scorer(bundle.churn.predict_proba(X)[:, 1], features)
+    np.testing.assert_allclose(scores["churn_probability"], expected)
+    assert (scores["churn_scorer"] == scorer.kind).all()
     np.testing.assert_allclose(scores["uplift"], bundle.uplift.predict(X))
 
 

@@ -103,11 +103,12 @@ def run_backtest(
     horizon = check_horizon(horizon_days)
     end = stamp + pd.Timedelta(days=horizon)
     last = last_order_at(data)
-    if last is None or end > last:
+    # the data covers the whole day of its last order (day-granular exports stamp 00:00)
+    if last is None or end > last.normalize() + pd.Timedelta(days=1):
         raise SmssegError(
-            f"backtest as_of={stamp.date()} + horizon_days={horizon} ends {end.date()}, after the "
-            f"last order in the data ({last.date() if last is not None else 'none'}): the "
-            "realized window would be cut short; pick an earlier --as-of or a shorter horizon"
+            f"backtest as_of={stamp.date()} + horizon_days={horizon} ends {end}, after the day "
+            f"of the last order in the data ({last.date() if last is not None else 'none'}): "
+            "the realized window would be cut short; pick an earlier --as-of or a shorter horizon"
         )
     settings = settings or TrainSettings()
     settings.horizon_days = horizon

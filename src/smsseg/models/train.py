@@ -49,6 +49,16 @@ Progress = Callable[[str], None]
 STEPS = ("snapshots", "churn", "discount", "next_order", "uplift")
 #: Share of customers whose rows stop the boosting and fit the calibrator inside each fit.
 STOPPING_SHARE = 0.2
+#: Churn booster defaults, overridden key by key by ``TrainSettings.churn_params``. Real
+#: purchase histories are noisy and stacked snapshots repeat each customer: small trees, large
+#: leaves, a slower rate and L2 keep the trees from memorising customers (on real transactions
+#: the classifier's generic defaults lost to BG/NBD; on the simulator these cost nothing).
+CHURN_DEFAULTS = {
+    "learning_rate": 0.05,
+    "num_leaves": 15,
+    "min_child_samples": 200,
+    "reg_lambda": 10.0,
+}
 
 
 @dataclass
@@ -217,7 +227,8 @@ def fit_churn(
     test = pd.DataFrame(columns=["customer_id", "snapshot", "churn", "population"])
     headline, table = "buyers", None
     if plan.kind != "none" and te.any() and len(np.unique(y[val])) == 2:
-        candidate = _fit_classifier(frame, val, y, features, settings, settings.churn_params)
+        params = {**CHURN_DEFAULTS, **settings.churn_params}
+        candidate = _fit_classifier(frame, val, y, features, settings, params)
         scorer = ChurnScorer("model", fit_bgnbd_calibrator(frame[val], y[val]))
         rule = RecencyRule().fit(frame[val], y[val])
         rows = frame[te]
@@ -239,7 +250,8 @@ def fit_churn(
         table = tables[headline]
     kind, reason = choose_champion(table)
     _check_labels(y, prod, "training", plan.as_of.date())
-    model = _fit_classifier(frame, prod, y, features, settings, settings.churn_params)
+    params = {**CHURN_DEFAULTS, **settings.churn_params}
+    model = _fit_classifier(frame, prod, y, features, settings, params)
     deployed = ChurnScorer(kind, fit_bgnbd_calibrator(frame[prod], y[prod]))
     if len(test):
         test["smsseg"] = test[kind]
