@@ -85,10 +85,15 @@ def btyd_frame(
     """BG/NBD (and Gamma-Gamma) features over ``ctx.horizon_days``; NA when a model cannot be fitted.
 
     A fit that cannot be made (too few customers, degenerate history) warns and leaves the
-    features NA rather than failing the whole feature build.
+    features NA rather than failing the whole feature build. Either way
+    ``attrs["btyd_diagnostics"]`` says what happened, JSON-ready for the training run's log:
+    ``{"fit_sample": n, "bgnbd": {...}, "gamma_gamma": {...}}``, each model's entry its
+    ``diagnostics_.to_dict()`` plus ``"fitted"`` (whether its features were computed) and, when
+    not, ``"error"``.
     """
     summary = btyd_summary(ctx)
     sample = _fit_sample(summary, fit_sample, seed)
+    diagnostics = {"fit_sample": len(sample)}
     try:
         bgnbd = btyd.BetaGeoModel().fit(sample)
     except (SmssegError, ValueError, FloatingPointError) as exc:
@@ -96,10 +101,16 @@ def btyd_frame(
             f"BG/NBD could not be fitted as of {ctx.as_of}: {exc}; BTYD features are NA",
             stacklevel=2,
         )
-        return pd.DataFrame(index=summary.index)
+        diagnostics["bgnbd"] = {"fitted": False, "error": str(exc)}
+        diagnostics["gamma_gamma"] = {"fitted": False, "error": "BG/NBD could not be fitted"}
+        out = pd.DataFrame(index=summary.index)
+        out.attrs["btyd_diagnostics"] = diagnostics
+        return out
+    diagnostics["bgnbd"] = {**bgnbd.diagnostics_.to_dict(), "fitted": True}
     gamma = None
     try:
         gamma = btyd.GammaGammaModel().fit(sample)
+        diagnostics["gamma_gamma"] = {**gamma.diagnostics_.to_dict(), "fitted": True}
         gamma.conditional_expected_average_profit(sample.head(1))  # q > 1 check
     except (SmssegError, ValueError, FloatingPointError) as exc:
         warnings.warn(
@@ -107,5 +118,9 @@ def btyd_frame(
             "btyd_expected_order_value and btyd_clv are NA",
             stacklevel=2,
         )
+        fitted = gamma.diagnostics_.to_dict() if gamma is not None else {}
+        diagnostics["gamma_gamma"] = {**fitted, "fitted": False, "error": str(exc)}
         gamma = None
-    return btyd.btyd_features(bgnbd, summary, float(ctx.horizon_days), gamma_gamma=gamma)
+    out = btyd.btyd_features(bgnbd, summary, float(ctx.horizon_days), gamma_gamma=gamma)
+    out.attrs["btyd_diagnostics"] = diagnostics
+    return out

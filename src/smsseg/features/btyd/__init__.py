@@ -24,10 +24,12 @@ The closed forms are short, so they are written here with scipy (``gammaln``, ``
 Layout: :mod:`~smsseg.features.btyd.summary` (``rfm_summary``),
 :mod:`~smsseg.features.btyd.bgnbd` (``BetaGeoModel``), :mod:`~smsseg.features.btyd.gamma_gamma`
 (``GammaGammaModel``), :mod:`~smsseg.features.btyd.features` (``btyd_features``); shared input
-checks in ``_checks`` and the maximum-likelihood fitting in ``_fitting``.
+checks in ``_checks`` and the maximum-likelihood fitting (several starts, a fallback optimiser, an
+automatic penalty on degenerate data, ``FitDiagnostics``) in ``_fitting``.
 """
 
 from smsseg.features.btyd._checks import SUMMARY_COLUMNS as SUMMARY_COLUMNS
+from smsseg.features.btyd._fitting import FitDiagnostics
 from smsseg.features.btyd.bgnbd import BetaGeoModel
 from smsseg.features.btyd.features import FEATURE_COLUMNS as FEATURE_COLUMNS
 from smsseg.features.btyd.features import btyd_features
@@ -36,4 +38,4 @@ from smsseg.features.btyd.gamma_gamma import GammaGammaModel
 from smsseg.features.btyd.summary import ORDER_COLUMNS as ORDER_COLUMNS
 from smsseg.features.btyd.summary import rfm_summary
 
-__all__ = ["BetaGeoModel", "GammaGammaModel", "btyd_features", "rfm_summary"]
+__all__ = ["BetaGeoModel", "FitDiagnostics", "GammaGammaModel", "btyd_features", "rfm_summary"]

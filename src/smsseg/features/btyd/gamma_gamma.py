@@ -10,9 +10,16 @@ from scipy.special import digamma, gammaln
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from smsseg.config import DEFAULT_SEED
 from smsseg.errors import SmssegError
 from smsseg.features.btyd._checks import _monetary, _resolve_unit, _series, _summary_arrays
-from smsseg.features.btyd._fitting import _Column, _fit_params, _set_params, _unique_rows
+from smsseg.features.btyd._fitting import (
+    DEFAULT_N_STARTS,
+    _Column,
+    _fit_params,
+    _set_params,
+    _unique_rows,
+)
 from smsseg.features.btyd.bgnbd import BetaGeoModel
 
 DAYS_PER_YEAR = 365.25
@@ -29,19 +36,31 @@ class GammaGammaModel(BaseEstimator):
     ----------
     penalizer : float
         L2 penalty on ``p, q, v`` added to the mean negative log-likelihood.
+    n_starts : int
+        Optimiser starts (as in :class:`BetaGeoModel`); the data-scaled one matches the mean
+        order value, whatever the currency.
+    random_state : int
+        Seed of the jittered starts.
 
     Attributes
     ----------
     p_, q_, v_ : float
         Fitted parameters; ``params_`` holds them as a dict.
-    log_likelihood_, converged_, time_unit_days_ :
-        As in :class:`BetaGeoModel`.
+    log_likelihood_, converged_, n_iter_, diagnostics_, time_unit_days_ :
+        As in :class:`BetaGeoModel` (``diagnostics_`` without the P(alive) fields).
     """
 
     _param_names = ("p", "q", "v")
 
-    def __init__(self, penalizer: float = 0.0):
+    def __init__(
+        self,
+        penalizer: float = 0.0,
+        n_starts: int = DEFAULT_N_STARTS,
+        random_state: int = DEFAULT_SEED,
+    ):
         self.penalizer = penalizer
+        self.n_starts = n_starts
+        self.random_state = random_state
 
     def fit(self, summary: pd.DataFrame) -> GammaGammaModel:
         """Fit on customers with ``frequency > 0`` and ``monetary_value > 0`` (others skipped)."""
@@ -60,7 +79,24 @@ class GammaGammaModel(BaseEstimator):
                 f"> 0; the summary has {int(use.sum())}"
             )
         (x, m), weights = _unique_rows(x[use], m[use])
-        _fit_params(self, _gg_loglik, weights, (x, m), n_params=3)
+        conditions = []
+        if len(m.levels) == 1:
+            conditions.append(
+                (
+                    "no_spend_spread",
+                    "every repeat customer has the same monetary_value: the spread of spend "
+                    "across customers (q) is not identified",
+                )
+            )
+        _fit_params(
+            self,
+            _gg_loglik,
+            weights,
+            (x, m),
+            n_params=3,
+            start=_gg_start(x.values, m.values, weights),
+            conditions=conditions,
+        )
         self.time_unit_days_ = summary.attrs.get("time_unit_days")
         return self
 
@@ -115,6 +151,20 @@ class GammaGammaModel(BaseEstimator):
         per_step = np.diff(np.vstack(cumulative), axis=0)
         discount = (1.0 + discount_rate_annual) ** (-ends[1:] / DAYS_PER_YEAR)
         return _series(discount @ per_step * spend, summary, "clv")
+
+
+def _gg_start(x, m, weights) -> np.ndarray:
+    """A data-scaled start ``log(p, q, v)``: the population mean order value right, in any currency.
+
+    ``p = 1``; ``q = 2 + 1 / CV^2`` of the customers' mean spend (the coefficient of variation of
+    ``1 / nu ~ InverseGamma(q, v)`` is ``1 / sqrt(q - 2)``), kept within [2.1, 50]; then ``v`` so
+    that ``p v / (q - 1)`` is the mean order value.
+    """
+    orders = weights * x
+    mean = (orders @ m) / orders.sum()
+    cv2 = (weights @ (m - mean) ** 2) / weights.sum() / mean**2
+    q = float(np.clip(2 + 1 / max(cv2, 1e-12), 2.1, 50.0))
+    return np.log([1.0, q, mean * (q - 1)])
 
 
 def _gg_loglik(theta, x: _Column, m: _Column, grad=False):
