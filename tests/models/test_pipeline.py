@@ -58,6 +58,10 @@ def test_validation_labels_end_before_the_test_snapshot(trained):
     assert all(c + horizon <= plan.test for c in plan.validation)
     assert all(c + horizon <= pd.Timestamp(AS_OF) for c in plan.production)
     assert set(frame["snapshot"]) == set(plan.cutoffs)
+    # the BTYD fit behind every snapshot's BG/NBD features is diagnosed in the bundle
+    diagnostics = trained.bundle.meta["btyd_diagnostics"]
+    assert set(diagnostics) == {c.isoformat() for c in plan.cutoffs}
+    assert all(isinstance(d["bgnbd"]["converged"], bool) for d in diagnostics.values())
 
 
 def test_every_part_was_trained_and_high_cardinality_features_dropped(trained):

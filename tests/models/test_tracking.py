@@ -71,6 +71,15 @@ def test_run_logs_params_fingerprint_features_metrics_and_plots(logged, store):
         ):
             assert f"{score}.{metric}" in metrics
     assert metrics["model.roc_auc"] == pytest.approx(result.churn_table.loc["model", "roc_auc"])
+    # every population is logged, each with every score, and the champion and design are named
+    for population in ("buyers", "prospects", "all"):
+        table = result.churn_tables[population]
+        for score in table.index:
+            assert metrics[f"{population}.{score}.roc_auc"] == pytest.approx(
+                table.loc[score, "roc_auc"], nan_ok=True
+            )
+    assert params["churn_scorer"] == result.champion and params["validation"] == "out_of_time"
+    assert params["test_snapshot"].startswith("2025-10-02")
     artifacts = Path(mlflow.get_run(runs["churn"].run_id).info.artifact_uri.removeprefix("file://"))
     # artifacts live beside the sqlite database, never in the working directory
     assert artifacts.is_relative_to(store)

@@ -325,7 +325,9 @@ def truncate(data: Dataset, as_of: datetime | pd.Timestamp) -> Dataset:
         if spec.time_column:
             where = f"WHERE t.{quote(spec.time_column)} <= {literal}"
         elif name == "order_items":
-            where = f"WHERE t.order_id IN (SELECT order_id FROM orders WHERE ordered_at <= {literal})"
+            where = (
+                f"WHERE t.order_id IN (SELECT order_id FROM orders WHERE ordered_at <= {literal})"
+            )
         else:
             where = ""
         table = data.con.sql(f"SELECT {columns} FROM {name} AS t {where}").to_arrow_table()

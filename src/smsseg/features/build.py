@@ -233,6 +233,8 @@ def _finalize(
     out.attrs.update(
         as_of=ctx.as_of.isoformat(), horizon_days=ctx.horizon_days, categories=list(categories)
     )
+    if lifetime is not None and "btyd_diagnostics" in lifetime.attrs:
+        out.attrs["btyd_diagnostics"] = lifetime.attrs["btyd_diagnostics"]
     return out
 
 

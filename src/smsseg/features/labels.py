@@ -186,6 +186,12 @@ def training_snapshots(
         categories=list(categories),
         cutoffs=[c.isoformat() for c in stamps],
     )
+    # the BG/NBD and Gamma-Gamma fit diagnostics of every cut-off (pd.concat drops attrs)
+    out.attrs["btyd_diagnostics"] = {
+        c.isoformat(): f.attrs["btyd_diagnostics"]
+        for c, f in zip(stamps, frames, strict=True)
+        if "btyd_diagnostics" in f.attrs
+    }
     return out
 
 

@@ -3,7 +3,7 @@
 A model that does not beat its simple baseline on the honest out-of-time test is not used for
 scores. ``train`` scores three candidates on the test rows of :mod:`smsseg.models.validation`:
 
-* ``bgnbd`` - BG/NBD P(no purchase in the horizon), Platt-calibrated on the training snapshots;
+* ``bgnbd`` - BG/NBD P(no purchase in the horizon), Platt-calibrated on the latest training snapshot;
 * ``model`` - the calibrated LightGBM classifier;
 * ``blend`` - the mean of the two on the log-odds scale (fixed equal weights: a weight fitted on
   the test rows would be judged on the rows it was fitted on).

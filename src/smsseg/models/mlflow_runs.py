@@ -129,11 +129,20 @@ def log_training(
             uri=uri,
         )
 
-    churn_metrics = _churn_metrics(result) | {
-        f"next_order.{k}": v
-        for k, v in result.next_order_metrics.items()
-        if isinstance(v, (int, float))
-    }
+    diagnostics = bundle.meta.get("btyd_diagnostics", {})
+    churn_metrics = (
+        _churn_metrics(result)
+        | {
+            "btyd.bgnbd_not_converged_snapshots": sum(
+                not (d.get("bgnbd") or {}).get("converged", True) for d in diagnostics.values()
+            )
+        }
+        | {
+            f"next_order.{k}": v
+            for k, v in result.next_order_metrics.items()
+            if isinstance(v, (int, float))
+        }
+    )
     run(
         "churn",
         bundle.subset(["next_order"]),

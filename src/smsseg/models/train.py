@@ -182,13 +182,26 @@ def split_by_plan(frame: pd.DataFrame, plan: SnapshotPlan, share: float, seed: i
 def customer_split(
     frame: pd.DataFrame, rows: np.ndarray, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``rows`` split into (fit, stop) masks by customer: :data:`STOPPING_SHARE` of them stop."""
+    """``rows`` split into (fit, stop) masks: :data:`STOPPING_SHARE` of the customers stop.
+
+    The stopping rows are the held-out customers' rows of the *latest* snapshot in ``rows``:
+    early stopping and calibration then see the most recent base rate (churn drifts as a
+    customer base ages), and the held-out customers' earlier rows are left out of the fit so
+    that no customer is on both sides.
+    """
     held = _held_out_customers(frame.index[rows], STOPPING_SHARE, seed)
-    fit, stop = np.zeros(len(frame), dtype=bool), np.zeros(len(frame), dtype=bool)
     idx = np.flatnonzero(rows)
+    stamps = frame["snapshot"].to_numpy()[idx]
+    fit, stop = np.zeros(len(frame), dtype=bool), np.zeros(len(frame), dtype=bool)
     fit[idx[~held]] = True
-    stop[idx[held]] = True
+    stop[idx[held & (stamps == stamps.max())]] = True
     return fit, stop
+
+
+def _latest(frame: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """The rows of the latest snapshot among ``rows`` (calibration follows the recent base rate)."""
+    stamps = frame["snapshot"].to_numpy()
+    return rows & (stamps == stamps[rows].max())
 
 
 def _classifier(settings: TrainSettings, overrides: dict) -> CalibratedLGBMClassifier:
@@ -229,7 +242,8 @@ def fit_churn(
     if plan.kind != "none" and te.any() and len(np.unique(y[val])) == 2:
         params = {**CHURN_DEFAULTS, **settings.churn_params}
         candidate = _fit_classifier(frame, val, y, features, settings, params)
-        scorer = ChurnScorer("model", fit_bgnbd_calibrator(frame[val], y[val]))
+        last = _latest(frame, val)
+        scorer = ChurnScorer("model", fit_bgnbd_calibrator(frame[last], y[last]))
         rule = RecencyRule().fit(frame[val], y[val])
         rows = frame[te]
         scores = scorer.candidates(candidate.predict_proba(rows[features])[:, 1], rows)
@@ -252,7 +266,8 @@ def fit_churn(
     _check_labels(y, prod, "training", plan.as_of.date())
     params = {**CHURN_DEFAULTS, **settings.churn_params}
     model = _fit_classifier(frame, prod, y, features, settings, params)
-    deployed = ChurnScorer(kind, fit_bgnbd_calibrator(frame[prod], y[prod]))
+    last = _latest(frame, prod)
+    deployed = ChurnScorer(kind, fit_bgnbd_calibrator(frame[last], y[last]))
     if len(test):
         test["smsseg"] = test[kind]
     return model, deployed, tables, test, headline, reason
@@ -422,6 +437,17 @@ def train_models(
             seed=settings.seed,
             btyd_fit_sample=settings.btyd_fit_sample,
         )
+    diagnostics = snaps.attrs.get("btyd_diagnostics", {})
+    unsettled = sorted(
+        cutoff[:10]
+        for cutoff, d in diagnostics.items()
+        if not (d.get("bgnbd") or {}).get("converged", True)
+    )
+    if unsettled:
+        notes.append(
+            f"BG/NBD did not converge at {len(unsettled)} snapshot(s) ({', '.join(unsettled[:3])}"
+            f"{' ...' if len(unsettled) > 3 else ''}): see btyd_diagnostics in bundle.json"
+        )
     features, dropped = select_features(snaps, settings.max_levels)
     frame, levels = shared_levels(snaps, features)
     masks = split_by_plan(frame, plan, settings.test_share, settings.seed)
@@ -464,6 +490,7 @@ def train_models(
         },
         "discount_base_rate": _discount_base_rate(frame, masks),
         "dropped_features": dropped,
+        "btyd_diagnostics": diagnostics,
         "metrics": {
             "churn": _metrics_dict(tables.get(headline)),
             "churn_by_population": {k: _metrics_dict(v) for k, v in tables.items()},

@@ -19,7 +19,9 @@ the test cut-off and their label windows overlap the test window (shared calenda
 flatter the estimate; the report names the overlap in days). With a single labelled cut-off there
 is no test at all (``kind="none"``) and the champion rule keeps the BG/NBD baseline.
 
-Cut-offs before the first completed order are skipped with a note rather than failing the run.
+Cut-offs less than one spacing after the first completed order are skipped with a note rather
+than failing the run: their customers have no history to learn from (every buyer made one order
+"today"), and a model or calibrator fitted on them is degenerate.
 """
 
 from __future__ import annotations
@@ -126,8 +128,8 @@ def plan_snapshots(
     n_snapshots : production snapshots (default :data:`DEFAULT_SNAPSHOTS`); the validation model
         gets as many, one horizon earlier.
     spacing_days : days between snapshots (default :func:`default_spacing`).
-    first_order_at : the first completed order in the data; cut-offs before it are skipped (with
-        a note). ``None``: nothing is skipped.
+    first_order_at : the first completed order in the data; cut-offs less than one spacing after
+        it are skipped (with a note). ``None``: nothing is skipped.
 
     Raises
     ------
@@ -143,13 +145,16 @@ def plan_snapshots(
     first = None if first_order_at is None else parse_as_of(first_order_at)
     notes: list[str] = []
 
+    earliest = None if first is None else first + pd.Timedelta(days=spacing)
+
     def usable(stamps: list[pd.Timestamp], what: str) -> list[pd.Timestamp]:
-        kept = [c for c in stamps if first is None or c >= first]
-        if len(kept) < len(stamps):
+        kept = [c for c in stamps if earliest is None or c >= earliest]
+        skipped = [c for c in stamps if c not in kept]
+        if skipped:
             notes.append(
-                f"{len(stamps) - len(kept)} {what} snapshot(s) before the first order "
-                f"({first.date()}) skipped: {', '.join(str(c.date()) for c in stamps[:3])}"
-                + (" ..." if len(stamps) - len(kept) > 3 else "")
+                f"{len(skipped)} {what} snapshot(s) less than {spacing} days after the first "
+                f"order ({first.date()}) skipped: {', '.join(str(c.date()) for c in skipped[:3])}"
+                + (" ..." if len(skipped) > 3 else "")
             )
         return kept
 
@@ -158,9 +163,10 @@ def plan_snapshots(
     if not production:
         raise SmssegError(
             f"as_of={limit.date()} with horizon_days={horizon}: no snapshot has a complete label "
-            f"window after the first order ({first.date() if first else '?'}); training needs "
-            f"orders from at least {horizon} days before as_of (pass a later --as-of or a "
-            "shorter --horizon-days)"
+            f"window and {spacing} days of history after the first order "
+            f"({first.date() if first else '?'}); training needs orders from at least "
+            f"{horizon + spacing} days before as_of (pass a later --as-of or a shorter "
+            "--horizon-days)"
         )
     validation = usable(_grid(test - pd.Timedelta(days=horizon), n, spacing), "validation")
     kind = "out_of_time"
