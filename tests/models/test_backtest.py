@@ -118,7 +118,17 @@ def test_backtest_reports_every_population_and_the_realized_label(cdnow_dir):
     result = _backtest(cdnow_dir)
     assert result.headline == "buyers" and result.tables["prospects"] is None
     buyers = result.tables["buyers"]
-    assert list(buyers.index) == ["smsseg", "bgnbd", "recency_rule"]
+    assert list(buyers.index) == [
+        "smsseg",
+        "bgnbd",
+        "recency_rule",
+        "candidate_model",
+        "candidate_blend",
+        "candidate_bgnbd",
+    ]
+    # the deployed score is the champion candidate
+    champion = result.rows[f"candidate_{result.train.champion}"]
+    np.testing.assert_allclose(result.rows["smsseg"], champion)
     assert (buyers["n"] == len(result.rows)).all()
     summary = result.summary()
     assert summary["validation"] == "out_of_time" and np.isfinite(summary["reported_auc"])
@@ -127,9 +137,7 @@ def test_backtest_reports_every_population_and_the_realized_label(cdnow_dir):
 
 
 def test_champion_rule_keeps_the_baseline_when_the_model_is_worse():
-    table = pd.DataFrame(
-        {"roc_auc": [0.70, 0.72, 0.74]}, index=["model", "blend", "bgnbd"]
-    )
+    table = pd.DataFrame({"roc_auc": [0.70, 0.72, 0.74]}, index=["model", "blend", "bgnbd"])
     assert choose_champion(table)[0] == "bgnbd"
     tie = pd.DataFrame({"roc_auc": [0.74, 0.74, 0.74]}, index=["model", "blend", "bgnbd"])
     assert choose_champion(tie)[0] == "bgnbd"  # the model must beat it, not match it
@@ -143,9 +151,7 @@ def test_a_model_that_cannot_learn_loses_to_bgnbd_and_bgnbd_scores(cdnow_dir):
     data = load(cdnow_dir)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        result = train_models(
-            data, AS_OF, _settings(min_child_samples=10**9, n_estimators=5)
-        )
+        result = train_models(data, AS_OF, _settings(min_child_samples=10**9, n_estimators=5))
         features = build_scoring_features(data, AS_OF, result.bundle)
     assert result.champion == "bgnbd"
     assert "does not beat calibrated BG/NBD" in result.champion_reason

@@ -68,9 +68,7 @@ def test_too_short_for_any_label_is_refused_clearly():
 
 def test_a_plan_whose_validation_overlaps_the_test_is_refused():
     test = AS_OF - pd.Timedelta(days=90)
-    bad = SnapshotPlan(
-        AS_OF, 90, 30, (test,), (test - pd.Timedelta(days=30),), test, "out_of_time"
-    )
+    bad = SnapshotPlan(AS_OF, 90, 30, (test,), (test - pd.Timedelta(days=30),), test, "out_of_time")
     with pytest.raises(SmssegError, match="overlaps the test snapshot .* by 60 days"):
         check_plan(bad)
     late = SnapshotPlan(AS_OF, 90, 30, (AS_OF,), (), None, "none")

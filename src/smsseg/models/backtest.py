@@ -20,12 +20,19 @@ from smsseg.data.load import Dataset, truncate
 from smsseg.errors import SmssegError
 from smsseg.features._query import check_horizon, parse_as_of
 from smsseg.models.baselines import RecencyRule, bgnbd_churn_probability
-from smsseg.models.champion import headline_population, population_masks, population_tables
+from smsseg.models.champion import (
+    ChurnScorer,
+    headline_population,
+    population_masks,
+    population_tables,
+)
 from smsseg.models.scoring import build_scoring_features, has_discount_data, predict_scores
 from smsseg.models.train import TrainResult, TrainSettings, train_models
 
 #: The scores every backtest compares, in table order.
 BACKTEST_SCORES = ("smsseg", "bgnbd", "recency_rule")
+#: Every churn candidate of the deployed bundle, for diagnosis (what each would have scored).
+CANDIDATES = ("candidate_model", "candidate_blend", "candidate_bgnbd")
 
 
 @dataclass
@@ -119,6 +126,12 @@ def run_backtest(
         warnings.simplefilter("ignore", UserWarning)
         features = build_scoring_features(past, stamp, bundle, seed=settings.seed)
     scores = predict_scores(features, bundle, stamp, has_discounts=has_discount_data(past))
+    model_p = bundle.churn.proba_from_matrix(
+        bundle.churn.prepare(features[list(bundle.churn.feature_names_in_)])
+    )
+    candidates = ChurnScorer.from_dict(bundle.meta.get("churn_scorer")).candidates(
+        model_p, features
+    )
     realized = realized_churn(data, stamp, horizon).reindex(features.index)
     frame = result.snapshots
     prod = frame["snapshot"].isin(list(result.plan.production)).to_numpy()
@@ -133,11 +146,12 @@ def run_backtest(
             "smsseg": scores["churn_probability"].to_numpy(),
             "bgnbd": bgnbd_churn_probability(features),
             "recency_rule": rule.predict_proba(features)[:, 1],
+            **{f"candidate_{k}": v for k, v in candidates.items()},
         }
     )
     tables = population_tables(
         rows["churn"].to_numpy(),
-        {k: rows[k].to_numpy() for k in BACKTEST_SCORES},
+        {k: rows[k].to_numpy() for k in (*BACKTEST_SCORES, *CANDIDATES)},
         population_masks(features["frequency"]),
     )
     headline = headline_population(tables)
