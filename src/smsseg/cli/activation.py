@@ -95,9 +95,16 @@ def report(
         Path | None,
         typer.Option(help="Model directory (bundle.json), when it is not inside RUN."),
     ] = None,
+    backtest: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder written by smsseg backtest --out (backtest.json), when it is not "
+            "inside RUN."
+        ),
+    ] = None,
 ) -> None:
-    """Write one self-contained HTML report of a run: data, features, models, tiers, segments,
-    plan."""
+    """Write one self-contained HTML report of a run: data, features, models, backtest, tiers,
+    segments, plan."""
     from smsseg.report import render_report
 
     overrides = {}
@@ -105,5 +112,14 @@ def report(
         overrides["bundle_dir"] = models
         if (models / "churn_test.parquet").is_file():
             overrides["predictions"] = models / "churn_test.parquet"
+    if backtest is not None:
+        if not (backtest / "backtest.json").is_file() and not (
+            backtest.name == "backtest.json" and backtest.is_file()
+        ):
+            raise SmssegError(
+                f"--backtest {backtest} has no backtest.json (give the folder of "
+                "smsseg backtest --out)"
+            )
+        overrides["backtest"] = backtest
     target = render_report(run, out or run / "report.html", **overrides)
     console.print(f"[green]wrote[/] report to {target}")

@@ -1,8 +1,9 @@
 """The run report: one self-contained HTML file (charts inlined as PNG, no external assets).
 
 ``render_report(run_dir, out_html)`` renders whatever a run folder holds: data summary, features
-and scores, model metrics against baselines with ROC / calibration / lift curves, value tiers,
-segment sizes and transitions, and the send plan with its suppression reasons. A missing part
+and scores, the deployed scorers and model metrics against baselines per population with ROC /
+calibration / lift curves, a backtest on the realized future, value tiers, segment sizes and
+transitions, and the send plan with its suppression reasons. A missing part
 becomes a "not available in this run" note; a part that cannot be read becomes an error note in
 its own section, never a failed report. The report only renders: it computes nothing a stage
 did not already write.
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from smsseg._io import write_text
 from smsseg.errors import SmssegError
+from smsseg.report.backtest import backtest_section
 from smsseg.report.discover import RunFiles, discover_run
 from smsseg.report.html import Section, kpis, note, page
 from smsseg.report.inputs import data_section, features_section, models_section
@@ -28,6 +30,7 @@ SECTIONS: tuple[tuple[str, str, Callable[[RunFiles], Section]], ...] = (
     ("data", "Data summary", data_section),
     ("features", "Features and scores", features_section),
     ("models", "Models", models_section),
+    ("backtest", "Backtest on the realized future", backtest_section),
     ("tiers", "Value tiers", tiers_section),
     ("segments", "Segments", segments_section),
     ("plan", "Send plan", plan_section),
@@ -57,7 +60,8 @@ def render_report(run_dir: str | Path, out_html: str | Path, **overrides: Path |
         :func:`~smsseg.report.discover.discover_run`.
     out_html : the HTML file to write (atomically).
     overrides : explicit locations (``data_dir``, ``bundle_dir``, ``scores``, ``predictions``,
-        ``features``, ``segments_dir``, ``plan_dir``) when the folder layout differs.
+        ``features``, ``segments_dir``, ``plan_dir``, ``backtest`` - the folder of
+        ``smsseg backtest --out`` or its ``backtest.json``) when the folder layout differs.
 
     Raises
     ------

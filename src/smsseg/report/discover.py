@@ -12,6 +12,9 @@ import pyarrow.parquet as pq
 LABEL_COLUMNS = ("churn", "y", "y_true", "label")
 #: Folders never searched (MLflow stores, caches).
 SKIP_DIRS = {"mlruns", "artifacts", "__pycache__", ".ipynb_checkpoints"}
+#: Files written by ``smsseg backtest`` (see :func:`smsseg.models.backtest.write_backtest`).
+BACKTEST_JSON = "backtest.json"
+BACKTEST_PREDICTIONS = "backtest_predictions.parquet"
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,8 @@ class RunFiles:
     features : a features Parquet file.
     segments_dir : output of ``smsseg segment`` (``membership.parquet``, ``segment_summary.csv``).
     plan_dir : output of ``smsseg plan`` (``plan.parquet``, ``suppressed.csv``).
+    backtest : output of ``smsseg backtest`` (``backtest.json``, ``backtest_predictions.parquet``,
+        ``calibration.png``).
     """
 
     run: Path
@@ -38,6 +43,7 @@ class RunFiles:
     features: Path | None = None
     segments_dir: Path | None = None
     plan_dir: Path | None = None
+    backtest: Path | None = None
 
     def present(self) -> dict[str, bool]:
         return {f.name: getattr(self, f.name) is not None for f in fields(self) if f.name != "run"}
@@ -61,6 +67,8 @@ def _first(run: Path, pattern: str) -> Path | None:
 
 
 def _is_predictions(path: Path) -> bool:
+    if path.name == BACKTEST_PREDICTIONS:  # the realized future of a backtest, not a held-out test
+        return False
     try:
         cols = pq.read_schema(path).names
     except (OSError, ValueError):
@@ -75,13 +83,26 @@ def _is_bundle(path: Path) -> bool:
         return False
 
 
+def _is_backtest(path: Path) -> bool:
+    try:
+        return isinstance(json.loads(path.read_text(encoding="utf-8")).get("summary"), dict)
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def backtest_folder(path: Path) -> Path:
+    """The folder of a backtest given the folder itself or its ``backtest.json``."""
+    return path.parent if path.name == BACKTEST_JSON and not path.is_dir() else path
+
+
 def discover_run(run: str | Path, **overrides: Path | None) -> RunFiles:
     """Locate the parts of a run folder; ``overrides`` (same names as :class:`RunFiles`) win.
 
     Data: ``run/data`` or ``run`` itself when it holds ``customers.*``. Others: the shallowest
     ``bundle.json`` with metrics, ``scores.parquet``, a ``*test*`` / ``*predictions*`` Parquet with a
-    label column, ``features*.parquet``, the folder of ``membership.parquet`` and of
-    ``plan.parquet``.
+    label column (never a backtest's ``backtest_predictions.parquet``), ``features*.parquet``, the
+    folder of ``membership.parquet``, of ``plan.parquet`` and of a ``backtest.json`` with a
+    summary. A ``backtest`` override may name the folder or its ``backtest.json``.
     """
     run = Path(run)
     found: dict[str, Path | None] = {}
@@ -99,5 +120,9 @@ def discover_run(run: str | Path, **overrides: Path | None) -> RunFiles:
     found["segments_dir"] = membership.parent if membership else None
     plan = _first(run, "plan.parquet")
     found["plan_dir"] = plan.parent if plan else None
+    backtest = next((p for p in _files(run, BACKTEST_JSON) if _is_backtest(p)), None)
+    found["backtest"] = backtest.parent if backtest else None
     found.update({k: Path(v) for k, v in overrides.items() if v is not None})
+    if found["backtest"] is not None:
+        found["backtest"] = backtest_folder(found["backtest"])
     return RunFiles(run=run, **found)

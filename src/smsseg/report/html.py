@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import html
 import io
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import matplotlib
 
@@ -96,6 +98,12 @@ def figure(fig: Figure, alt: str, dpi: int = 90) -> str:
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return f'<img alt="{esc(alt)}" src="data:image/png;base64,{data}">'
+
+
+def png(path: str | os.PathLike, alt: str) -> str:
+    """An existing PNG file as an inline base64 ``<img>``."""
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
     return f'<img alt="{esc(alt)}" src="data:image/png;base64,{data}">'
 
 

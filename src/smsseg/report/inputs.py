@@ -7,11 +7,9 @@ import json
 import numpy as np
 import pandas as pd
 
-from smsseg.report import plots
+from smsseg.report import metrics, plots
 from smsseg.report.discover import LABEL_COLUMNS, RunFiles
-from smsseg.report.html import NOT_AVAILABLE, Section, figure, figures, kpis, note, table
-
-METRIC_COLUMNS = ["roc_auc", "pr_auc", "brier", "ece", "lift_top_decile", "capture_top_decile", "n"]
+from smsseg.report.html import NOT_AVAILABLE, Section, esc, figure, figures, kpis, note, table
 
 
 def data_section(run: RunFiles) -> Section:
@@ -135,14 +133,78 @@ def features_section(run: RunFiles) -> Section:
     )
 
 
-def _metrics_frame(block: dict) -> pd.DataFrame:
-    frame = pd.DataFrame(block).T
-    cols = [c for c in METRIC_COLUMNS if c in frame.columns]
-    return frame[cols].rename_axis("score").reset_index()
+def _scorers(meta: dict) -> tuple[dict[str, str], list[str]]:
+    """The deployed scorer per task (bundles before champion/challenger: the models) and notes."""
+    scorers = dict(meta.get("scorers") or {})
+    kind = (meta.get("churn_scorer") or {}).get("kind")
+    if kind and "churn" not in scorers:
+        scorers["churn"] = kind
+    return scorers, list(meta.get("notes", []))
+
+
+def _deployment(meta: dict, scorers: dict[str, str], notes: list[str]) -> list[str]:
+    """Deployed scorer per task, why, and the validation design (notes shown here are removed)."""
+    parts = []
+    if scorers:
+        parts.append(kpis({f"{task.replace('_', ' ')} scorer": metrics.scorer_label(task, kind)
+                           for task, kind in scorers.items()}))  # fmt: skip
+        replaced = [
+            f"{task.replace('_', ' ')} → {metrics.scorer_label(task, kind)}"
+            for task, kind in scorers.items()
+            if kind == metrics.BASELINES.get(task)
+        ]
+        parts.append(
+            note(
+                "A model is deployed only when it beats its simple baseline on the out-of-time "
+                "test; otherwise the baseline scores. "
+                + (
+                    f"Scored by the baseline in this bundle: {', '.join(replaced)}."
+                    if replaced
+                    else "Every model beat its baseline."
+                )
+            )
+        )
+        for text in [t for t in notes if t.startswith("churn scorer:")]:
+            notes.remove(text)
+            parts.append(note(text[0].upper() + text[1:] + "."))
+    if "validation" in meta:
+        parts.append(note(metrics.describe_validation(meta["validation"])))
+        for text in [t for t in notes if t.startswith("validation ")]:
+            notes.remove(text)  # SnapshotPlan.describe(): said by the sentence above
+    return parts
+
+
+def _churn_tables(
+    churn: dict, by_population: dict, headline: str | None, deployed: str
+) -> list[str]:
+    """The churn metrics per population (headline first), or the single table of older bundles."""
+    order = ("model", "blend", "bgnbd", "bgnbd_raw", "recency_rule")
+    blocks = {k: v for k, v in (by_population or {}).items() if v}
+    if not blocks:
+        blocks, headline = ({"": churn} if churn else {}), ""
+    parts = []
+    for population in metrics.population_order(blocks, headline):
+        block = blocks[population]
+        title = "Churn on the held-out test"
+        if population:
+            title += ": " + metrics.population_title(population, headline, block)
+        parts += [f"<h3>{esc(title)}</h3>", metrics.metrics_table(block, order, deployed)]
+        if population == headline:
+            parts.append(_metric_bars(block, order, "Churn", "churn metrics"))
+    return parts
+
+
+def _metric_bars(block: dict, order: tuple[str, ...], title: str, alt: str) -> str:
+    frame = metrics.metrics_frame(block, order).set_index("score")
+    shown = [c for c in ("ROC-AUC", "PR-AUC", "capture (top decile)") if c in frame]
+    if not shown or len(frame) < 2:
+        return ""
+    fig = plots.grouped_bars(frame[shown].T, f"{title}: model vs baselines", "value")
+    return figure(fig, alt)
 
 
 def models_section(run: RunFiles) -> Section:
-    """Metrics of the models against their baselines, and ROC / calibration / lift curves."""
+    """Deployed scorers, validation design, metrics against the baselines per population, curves."""
     sec = Section("models", "Models")
     if run.bundle_dir is None:
         sec.add(note(f"Model metrics: {NOT_AVAILABLE}."))
@@ -150,29 +212,38 @@ def models_section(run: RunFiles) -> Section:
         meta = json.loads((run.bundle_dir / "bundle.json").read_text(encoding="utf-8"))
         sec.add(note(f"Model {meta.get('version', meta.get('name', ''))} as of {meta.get('as_of', '?')}, "
                      f"horizon {meta.get('horizon_days', '?')} days, {len(meta.get('features', []))} features."))  # fmt: skip
-        metrics = meta.get("metrics", {})
-        for key, title in (("churn", "Churn (out of time)"), ("discount", "Discount sensitivity")):
-            if metrics.get(key):
-                frame = _metrics_frame(metrics[key])
-                sec.add(f"<h3>{title}</h3>", table(frame, {"n": ",.0f"}))
-                shown = [c for c in ("roc_auc", "pr_auc", "capture_top_decile") if c in frame]
-                if shown and len(frame) > 1:
-                    fig = plots.grouped_bars(
-                        frame.set_index("score")[shown].T, f"{title}: model vs baselines", "value"
-                    )
-                    sec.add(figure(fig, f"{key} metrics"))
+        scorers, notes = _scorers(meta)
+        sec.add(*_deployment(meta, scorers, notes))
+        found = meta.get("metrics", {})
+        sec.add(
+            *_churn_tables(
+                found.get("churn") or {},
+                found.get("churn_by_population") or {},
+                found.get("churn_headline_population", "buyers"),
+                scorers.get("churn", "model"),
+            )
+        )
+        if found.get("discount"):
+            order = ("model", "past_discount_share")
+            first = next(iter(found["discount"].values()), {})
+            rows = f" · {metrics.number(first.get('n'), ',.0f')} test rows" if "n" in first else ""
+            sec.add(
+                f"<h3>Discount sensitivity on the held-out test{rows}</h3>",
+                metrics.metrics_table(found["discount"], order, scorers.get("discount", "model")),
+                _metric_bars(found["discount"], order, "Discount sensitivity", "discount metrics"),
+            )
         for key, title in (("next_order", "Days to next order"), ("uplift", "Uplift")):
             flat = {
                 k: v
-                for k, v in (metrics.get(key) or {}).items()
-                if isinstance(v, int | float | str)
+                for k, v in (found.get(key) or {}).items()
+                if isinstance(v, int | float | str) and k != "note"
             }
             if flat:
                 sec.add(
                     f"<h3>{title}</h3>",
                     kpis({k: f"{v:.4g}" if isinstance(v, float) else v for k, v in flat.items()}),
                 )
-        for text in meta.get("notes", []):
+        for text in notes:
             sec.add(note(text))
     return sec.add(_curves(run))
 
