@@ -226,46 +226,59 @@ def _check_labels(y: np.ndarray, rows: np.ndarray, what: str, as_of) -> None:
         )
 
 
+def _churn_params(settings: TrainSettings) -> dict:
+    return {**CHURN_DEFAULTS, **settings.churn_params}
+
+
+def score_churn_candidates(
+    frame: pd.DataFrame, masks: dict, features: list[str], settings: TrainSettings
+) -> tuple[dict, pd.DataFrame]:
+    """Fit the validation model and score every churn candidate on the test rows.
+
+    Returns the per-population metrics tables and the test rows (label, population and every
+    candidate's probability, with the raw BG/NBD and the recency rule as baselines).
+    """
+    y = frame["churn"].to_numpy(dtype=np.int64)
+    val, te = masks["validation"], masks["test"]
+    candidate = _fit_classifier(frame, val, y, features, settings, _churn_params(settings))
+    last = _latest(frame, val)
+    scorer = ChurnScorer("model", fit_bgnbd_calibrator(frame[last], y[last]))
+    rows = frame[te]
+    scores = scorer.candidates(candidate.predict_proba(rows[features])[:, 1], rows)
+    scores["bgnbd_raw"] = bgnbd_churn_probability(rows)
+    scores["recency_rule"] = RecencyRule().fit(frame[val], y[val]).predict_proba(rows)[:, 1]
+    pops = population_masks(rows["frequency"])
+    test = pd.DataFrame(
+        {
+            "customer_id": rows.index.astype(str),
+            "snapshot": rows["snapshot"].to_numpy(),
+            "churn": y[te],
+            "population": np.where(pops["buyers"], "buyers", "prospects"),
+            **scores,
+        }
+    )
+    return population_tables(y[te], scores, pops), test
+
+
 def fit_churn(
     frame: pd.DataFrame, masks: dict, features: list[str], settings: TrainSettings, plan
 ) -> tuple[CalibratedLGBMClassifier, ChurnScorer, dict, pd.DataFrame, str, str]:
-    """Validation fit and test of every churn candidate, the champion, and the deployed fit.
+    """Test every churn candidate, pick the champion, and fit it on the production rows.
 
     Returns the deployed classifier, the deployed :class:`ChurnScorer`, the per-population
     tables, the test rows, the headline population and the champion's reason.
     """
     y = frame["churn"].to_numpy(dtype=np.int64)
-    val, te, prod = masks["validation"], masks["test"], masks["production"]
     tables: dict = {p: None for p in ("buyers", "prospects", "all")}
     test = pd.DataFrame(columns=["customer_id", "snapshot", "churn", "population"])
-    headline, table = "buyers", None
-    if plan.kind != "none" and te.any() and len(np.unique(y[val])) == 2:
-        params = {**CHURN_DEFAULTS, **settings.churn_params}
-        candidate = _fit_classifier(frame, val, y, features, settings, params)
-        last = _latest(frame, val)
-        scorer = ChurnScorer("model", fit_bgnbd_calibrator(frame[last], y[last]))
-        rule = RecencyRule().fit(frame[val], y[val])
-        rows = frame[te]
-        scores = scorer.candidates(candidate.predict_proba(rows[features])[:, 1], rows)
-        scores["bgnbd_raw"] = bgnbd_churn_probability(rows)
-        scores["recency_rule"] = rule.predict_proba(rows)[:, 1]
-        pops = population_masks(rows["frequency"])
-        test = pd.DataFrame(
-            {
-                "customer_id": rows.index.astype(str),
-                "snapshot": rows["snapshot"].to_numpy(),
-                "churn": y[te],
-                "population": np.where(pops["buyers"], "buyers", "prospects"),
-                **scores,
-            }
-        )
-        tables = population_tables(y[te], scores, pops)
-        headline = headline_population(tables)
-        table = tables[headline]
-    kind, reason = choose_champion(table)
+    testable = plan.kind != "none" and masks["test"].any()
+    if testable and len(np.unique(y[masks["validation"]])) == 2:
+        tables, test = score_churn_candidates(frame, masks, features, settings)
+    headline = headline_population(tables) if test.size else "buyers"
+    kind, reason = choose_champion(tables[headline])
+    prod = masks["production"]
     _check_labels(y, prod, "training", plan.as_of.date())
-    params = {**CHURN_DEFAULTS, **settings.churn_params}
-    model = _fit_classifier(frame, prod, y, features, settings, params)
+    model = _fit_classifier(frame, prod, y, features, settings, _churn_params(settings))
     last = _latest(frame, prod)
     deployed = ChurnScorer(kind, fit_bgnbd_calibrator(frame[last], y[last]))
     if len(test):
