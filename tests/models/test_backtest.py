@@ -19,7 +19,7 @@ from smsseg.models.backtest import run_backtest
 from smsseg.models.champion import ChurnScorer, choose_champion
 from smsseg.models.metrics import compare_scores
 from smsseg.models.scoring import build_scoring_features, predict_scores
-from smsseg.models.train import TrainSettings, train_models
+from smsseg.models.train import TrainSettings, split_by_plan, train_models
 
 pytestmark = pytest.mark.xdist_group("models-cdnow")
 
@@ -188,3 +188,24 @@ def test_backtest_cli_writes_the_folder_and_refuses_bad_input(cdnow_dir, tmp_pat
     bad = tmp_path / "bad"
     result = runner.invoke(app, [*args, "--as-of", "1998-06-01", "--out", str(bad), "--no-mlflow"])
     assert result.exit_code == 1 and "cut short" in result.output and not bad.exists()
+
+
+def test_early_snapshots_are_skipped_and_short_histories_still_train(cdnow_dir):
+    # six months of history: the default 12 snapshots reach back before the first order
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        result = train_models(
+            load(cdnow_dir), "1997-06-30", TrainSettings(n_jobs=1, churn_params=FAST)
+        )
+    plan = result.plan
+    assert plan.kind == "customer_disjoint" and min(plan.production) >= pd.Timestamp("1997-01-16")
+    assert any("skipped" in note for note in result.notes)
+    assert any("customer-disjoint" in note for note in result.notes)
+    assert result.churn_table is not None and result.bundle.churn is not None
+    # the held-out customers are never in the validation model's rows
+    frame = result.snapshots
+    masks = split_by_plan(frame, plan, result.settings.test_share, result.settings.seed)
+    tested = set(result.churn_test["customer_id"])
+    assert tested == set(frame.index[masks["test"]].astype(str))
+    trained_on = set(frame.index[masks["validation"]].astype(str))
+    assert tested and trained_on and not tested & trained_on
