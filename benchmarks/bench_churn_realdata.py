@@ -86,6 +86,25 @@ def _markdown(rows: list[dict], checks: dict, commit: str) -> str:
             f"| {_fmt(r['bgnbd.brier'])} | {_fmt(r['smsseg.ece'])} | {_fmt(r['bgnbd.ece'])} "
             f"| {_fmt(r['reported_auc'])} | {_fmt(r['reported_minus_realized'])} |"
         )
+    lines += [
+        "",
+        "Every churn candidate of the deployed bundle on the realized future (diagnosis: the "
+        "champion was chosen on train's own test, before this future existed):",
+        "",
+        "| as of | H | chosen | model AUC / ECE | blend AUC / ECE | calibrated BG/NBD AUC / ECE |",
+        "|---|---:|---|---|---|---|",
+    ]
+    for r in rows:
+        if r["trained"]:
+            cells = [
+                f"{_fmt(r.get(f'candidate_{k}.roc_auc'))} / {_fmt(r.get(f'candidate_{k}.ece'), 3)}"
+                for k in ("model", "blend", "bgnbd")
+            ]
+            lines.append(
+                f"| {r['as_of']} | {r['horizon_days']} | {r['scorer']} | "
+                + " | ".join(cells)
+                + " |"
+            )
     lines += ["", "Rows that cannot be trained:"]
     lines += [
         f"* {r['as_of']}, H={r['horizon_days']}: {r['why']}" for r in rows if not r["trained"]

@@ -69,6 +69,10 @@ class BacktestResult:
         for score in BACKTEST_SCORES:
             for metric in ("roc_auc", "pr_auc", "brier", "ece"):
                 out[f"{score}.{metric}"] = float(table.loc[score, metric])
+        for candidate in CANDIDATES:
+            if candidate in table.index:
+                out[f"{candidate}.roc_auc"] = float(table.loc[candidate, "roc_auc"])
+                out[f"{candidate}.ece"] = float(table.loc[candidate, "ece"])
         out["gain_vs_bgnbd"] = out["smsseg.roc_auc"] - out["bgnbd.roc_auc"]
         out["reported_minus_realized"] = out["reported_auc"] - out["smsseg.roc_auc"]
         return out
