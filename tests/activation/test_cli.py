@@ -42,7 +42,7 @@ def test_plan_command_writes_the_plan_and_says_where(folders):
     [
         ({"--goal": "win_everything"}, "unknown goal 'win_everything'"),
         ({"--holdout": "1.5"}, "holdout=1.5 must be >= 0 and < 1"),
-        ({"--as-of": "last tuesday"}, "--as-of='last tuesday' is not an ISO date"),
+        ({"--as-of": "last tuesday"}, "--as-of='last tuesday' is not a date or timestamp"),
         ({"--segments": "/nonexistent"}, "membership.parquet does not exist"),
     ],
     ids=["unknown-goal", "holdout", "as-of", "segments"],

@@ -110,7 +110,7 @@ def test_list_prints_the_catalogue_from_the_declarations():
     ("args", "message"),
     [
         (["--as-of", AS_OF], "missing --data"),
-        (["--as-of", "2025-13-45"], "as_of='2025-13-45' is not a date"),
+        (["--as-of", "2025-13-45"], "--as-of='2025-13-45' is not a date or timestamp"),
         (["--as-of", "2020-01-01"], "before the first customer"),
         (["--as-of", AS_OF, "--horizon-days", "0"], "horizon_days=0 must be >= 1"),
         (["--as-of", AS_OF, "--top-k", "0"], "--top-k=0 must be >= 1"),

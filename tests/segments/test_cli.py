@@ -109,7 +109,7 @@ def test_catalogue_override_changes_membership(workspace):
         ),
         (lambda w: ["--scores", str(w / "stranger.parquet")], r"not customers .*'X9'"),
         (lambda w: ["--scores", str(w / "dormant90.toml")], "not a readable Parquet file"),
-        (lambda w: ["--as-of", "yesterday"], r"--as-of='yesterday' must be an ISO date"),
+        (lambda w: ["--as-of", "yesterday"], r"--as-of='yesterday' is not a date or timestamp"),
         (lambda w: ["--transitions-from", BEFORE], "needs --scores-from"),
         (lambda w: ["--scores-from", str(w / "scores.parquet")], "only used with --transitions"),
         (lambda w: ["--stability-boot", "-1"], r"--stability-boot=-1 must be >= 0"),

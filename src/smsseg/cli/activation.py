@@ -10,8 +10,9 @@ import typer
 from rich.table import Table
 
 from smsseg import config
-from smsseg.cli.app import app, console, handle_errors
+from smsseg.cli.app import app, console, handle_errors, report_as_of, warn
 from smsseg.errors import SmssegError
+from smsseg.timeutil import AS_OF_HELP, as_of_label, parse_as_of
 
 
 def print_campaigns(campaigns: pd.DataFrame, suppressed: pd.DataFrame) -> None:
@@ -40,12 +41,53 @@ def print_campaigns(campaigns: pd.DataFrame, suppressed: pd.DataFrame) -> None:
     console.print(reasons)
 
 
+#: Tables a plan reads whatever their dates: the consent history, the promotions calendar.
+_READ_WHOLE = ("sms", "promotions")
+
+
+def _check_segments(
+    segments: Path, as_of: pd.Timestamp, data: Path, fingerprint: str | None
+) -> str | None:
+    """Refuse segments (and so scores) of another as-of or data; their model version.
+
+    A folder without ``membership.parquet`` or an unreadable one is left to
+    :func:`~smsseg.activation.run.run_plan`, which says what is wrong with it.
+    """
+    from smsseg.provenance import check_source, read_provenance
+
+    path = segments / "membership.parquet"
+    if not path.is_file():
+        return None
+    try:
+        found = read_provenance(path)
+    except Exception:  # not Parquet: pyarrow raises several types; run_plan reports it
+        return None
+    warning = check_source(
+        found,
+        f"segments {path}",
+        as_of=as_of,
+        fingerprint=fingerprint,
+        data_dir=data,
+        remedy=(
+            f"run `smsseg score` and `smsseg segment` on this data as of {as_of_label(as_of)} first"
+        ),
+    )
+    if warning:
+        warn(warning)
+    return None if found is None else found.model_version
+
+
 @app.command()
 @handle_errors
 def plan(
     segments: Annotated[Path, typer.Option(help="Output folder of `smsseg segment`.")],
     data: Annotated[Path, typer.Option(help="Directory of contract tables.")],
-    as_of: Annotated[str, typer.Option(help="Plan date (ISO); sends start the next day.")],
+    as_of: Annotated[
+        str,
+        typer.Option(
+            help=AS_OF_HELP + " The plan's sends start the next day; segments must be as of it."
+        ),
+    ],
     goal: Annotated[
         list[str],
         typer.Option(help="Campaign goal; repeat for several (see docs/activation.md)."),
@@ -62,15 +104,16 @@ def plan(
 ) -> None:
     """Turn segments into a send plan: consent, caps, quiet hours, sunset, holdouts, audiences."""
     from smsseg.activation.run import run_plan
+    from smsseg.data.load import load
+    from smsseg.provenance import data_fingerprint, for_data, stamp_parquet
 
-    try:
-        pd.Timestamp(as_of)
-    except ValueError:
-        raise SmssegError(f"--as-of={as_of!r} is not an ISO date (e.g. 2025-06-30)") from None
+    stamp = parse_as_of(as_of, "--as-of")
+    fingerprint = data_fingerprint(data)
+    version = _check_segments(segments, stamp, data, fingerprint)
     result, paths = run_plan(
         segments,
         data,
-        as_of,
+        stamp,
         goal,
         out,
         holdout=holdout,
@@ -78,6 +121,14 @@ def plan(
         policy_path=policy,
         catalogue_path=catalogue,
     )
+    stamp_parquet(
+        paths["plan.parquet"],
+        for_data("plan", stamp, data, model_version=version, fingerprint=fingerprint),
+    )
+    # run_plan validated the data; the note reads it again without a second check. Consent
+    # (the SMS table) is read whatever its date, so its later rows are not "left out".
+    dataset = load(data, validate=False)
+    report_as_of(dataset, stamp, tables=[t for t in dataset.present if t not in _READ_WHOLE])
     print_campaigns(result.campaigns, result.suppressed)
     console.print(f"[green]wrote[/] plan to {out}/plan.parquet")
     console.print(f"audiences: {out}/audiences/ ({len(result.campaigns)} files)")

@@ -56,3 +56,40 @@ def handle_errors(func: F) -> F:
             raise typer.Exit(code=1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def warn(message: str) -> None:
+    """One warning line on stderr (the message is printed as is, not as Rich markup)."""
+    err_console.print("[yellow]warning:[/] ", end="")
+    err_console.print(message, markup=False, highlight=False)
+
+
+def note(message: str) -> None:
+    """One note line on stderr."""
+    err_console.print("[yellow]note:[/] ", end="")
+    err_console.print(message, markup=False, highlight=False)
+
+
+def report_as_of(dataset, as_of, *, held_out: bool = False, tables=None) -> None:
+    """Say what the data holds after ``as_of`` and warn about an as-of past the data or now.
+
+    Every command that reads the data as of an instant calls it, so a bare date (00:00 UTC,
+    which leaves that day out) never drops the last day of data silently. ``held_out``: a
+    backtest, whose later rows are its realized outcomes (only the note, worded for that).
+    ``tables``: the tables to count (default: every dated table but the promotions calendar).
+    """
+    from smsseg.provenance import rows_after
+
+    print_rows_after(rows_after(dataset, as_of, tables), held_out=held_out)
+
+
+def print_rows_after(after, *, held_out: bool = False) -> None:
+    """Print the note and warnings of :func:`report_as_of` from counts made earlier."""
+    from smsseg.provenance import after_as_of_note, as_of_warnings
+
+    message = after_as_of_note(after, held_out=held_out)
+    if message:
+        note(message)
+    if not held_out:
+        for message in as_of_warnings(after):
+            warn(message)

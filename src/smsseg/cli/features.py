@@ -14,8 +14,9 @@ from rich.table import Table
 
 from smsseg import config
 from smsseg._io import write_parquet
-from smsseg.cli.app import app, console, err_console, handle_errors
+from smsseg.cli.app import app, console, err_console, handle_errors, print_rows_after, warn
 from smsseg.errors import SmssegError
+from smsseg.timeutil import AS_OF_HELP, as_of_label, parse_as_of
 
 #: Keeps a million-customer build under ~4 GB of RAM (DuckDB's own default is 80% of RAM).
 DEFAULT_MEMORY_LIMIT = "2GB"
@@ -27,9 +28,7 @@ def features(
     data: Annotated[
         Path | None, typer.Option("--data", help="Directory of contract tables.")
     ] = None,
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Cut-off (ISO date or timestamp, UTC); required.")
-    ] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help=AS_OF_HELP + " Required.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Parquet file to write.")] = None,
     horizon_days: Annotated[
         int, typer.Option("--horizon-days", help="Horizon of the BTYD predictions, in days.")
@@ -60,6 +59,7 @@ def features(
 ) -> None:
     """Build one row of features per customer as of --as-of (no data after it is read)."""
     from smsseg.features import feature_catalogue
+    from smsseg.provenance import for_data
 
     if list_:
         print_catalogue(feature_catalogue())
@@ -74,6 +74,7 @@ def features(
             f"missing {', '.join(missing)}: use `smsseg features --data DIR --as-of DATE --out FILE.parquet`"
             " (or `smsseg features --list` for the catalogue)"
         )
+    stamp = parse_as_of(as_of, "--as-of")
     if out.suffix != ".parquet":
         raise SmssegError(f"--out={str(out)!r} must be a .parquet file")
     if top_k < 1:
@@ -81,13 +82,17 @@ def features(
     chosen = [c.strip() for c in categories.split(",") if c.strip()] if categories else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        frame = _build(data, as_of, horizon_days, top_k, chosen, validate, btyd, memory_limit)
+        frame, after = _build(
+            data, stamp, horizon_days, top_k, chosen, validate, btyd, memory_limit
+        )
+    print_rows_after(after)
     for warning in caught:
-        err_console.print("[yellow]warning:[/] ", end="")
-        err_console.print(str(warning.message), markup=False, highlight=False)
-    write_parquet(frame, out, use_dictionary=text_columns(frame))
+        warn(str(warning.message))
+    provenance = for_data("features", stamp, data)
+    write_parquet(frame, out, use_dictionary=text_columns(frame), metadata=provenance.to_metadata())
     console.print(
-        f"[green]wrote[/] {out}: {len(frame):,} customers x {frame.shape[1]} features as of {frame.attrs['as_of']}",
+        f"[green]wrote[/] {out}: {len(frame):,} customers x {frame.shape[1]} features as of "
+        f"{as_of_label(stamp)}",
         highlight=False,
     )
 
@@ -113,6 +118,7 @@ def _build(data, as_of, horizon_days, top_k, categories, validate, btyd, memory_
 
     from smsseg.data.load import connect, load
     from smsseg.features import STEPS, build_features
+    from smsseg.provenance import rows_after
 
     columns = (
         TextColumn("{task.description:<12}"),
@@ -145,11 +151,13 @@ def _build(data, as_of, horizon_days, top_k, categories, validate, btyd, memory_
                 btyd=btyd,
                 progress=step,
             )
+            # counted before the connection closes; printed after the progress bar
+            after = rows_after(dataset, as_of)
         finally:
             con.close()
             shutil.rmtree(spill, ignore_errors=True)
         progress.update(task, advance=1, description="done")
-    return frame
+    return frame, after
 
 
 def print_catalogue(catalogue) -> None:

@@ -13,8 +13,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from smsseg import config
-from smsseg.cli.app import app, console, err_console, handle_errors
+from smsseg.cli.app import app, console, err_console, handle_errors, report_as_of
 from smsseg.errors import SmssegError
+from smsseg.timeutil import AS_OF_HELP, as_of_label, parse_as_of
 
 METRIC_LABELS = {
     "roc_auc": "ROC-AUC",
@@ -25,13 +26,6 @@ METRIC_LABELS = {
     "lift_top_decile": "lift@10%",
     "capture_top_decile": "capture@10%",
 }
-
-
-def _as_of(value: str) -> pd.Timestamp:
-    try:
-        return pd.Timestamp(value)
-    except (ValueError, TypeError):
-        raise SmssegError(f"--as-of={value!r} is not a date; use YYYY-MM-DD") from None
 
 
 def _progress() -> Progress:
@@ -62,8 +56,8 @@ def _print_churn(result) -> None:
     if result.churn_table is None:
         return
     for population, table in result.churn_tables.items():
-        if table is None:
-            continue
+        if table is None or (population == "all" and result.churn_tables.get("prospects") is None):
+            continue  # no prospects: "all" repeats the buyers' table
         headline = " (headline)" if population == result.headline else ""
         console.print(
             _metric_table(
@@ -119,7 +113,7 @@ def train(
         Path, typer.Option(help="Directory of contract tables (customers and orders at least).")
     ],
     as_of: Annotated[
-        str, typer.Option("--as-of", help="Training date: labels use only data up to it.")
+        str, typer.Option("--as-of", help=AS_OF_HELP + " Training uses only data up to it.")
     ],
     horizon_days: Annotated[
         int, typer.Option(help="Churn horizon: no order within this many days.")
@@ -151,11 +145,12 @@ def train(
     from smsseg.models.bundle import save_bundle
     from smsseg.models.train import STEPS, TrainSettings, train_models
 
-    stamp = _as_of(as_of)
+    stamp = parse_as_of(as_of, "--as-of")
     if horizon_days < 1:
         raise SmssegError(f"--horizon-days={horizon_days} must be >= 1")
     logging.disable(logging.WARNING)
     dataset = load(data)
+    report_as_of(dataset, stamp)
     settings = TrainSettings(
         horizon_days=horizon_days,
         n_snapshots=snapshots,
@@ -196,7 +191,7 @@ def train(
 def score(
     data: Annotated[Path, typer.Option(help="Directory of contract tables.")],
     as_of: Annotated[
-        str, typer.Option("--as-of", help="Scoring date: features use data up to it.")
+        str, typer.Option("--as-of", help=AS_OF_HELP + " Features use only data up to it.")
     ],
     out: Annotated[Path, typer.Option(help="Parquet file to write the scores to.")],
     model: Annotated[
@@ -225,8 +220,9 @@ def score(
     from smsseg.data.load import load
     from smsseg.models.bundle import load_bundle, resolve_model_dir
     from smsseg.models.scoring import RiskBands, score_customers
+    from smsseg.provenance import for_data
 
-    stamp = _as_of(as_of)
+    stamp = parse_as_of(as_of, "--as-of")
     if reasons_max_recency < 0:
         raise SmssegError(f"--reasons-max-recency={reasons_max_recency} must be >= 0 (0: no limit)")
     bands = RiskBands(high=high, medium=medium)
@@ -234,6 +230,7 @@ def score(
     bundle = load_bundle(resolve_model_dir(model))
     logging.disable(logging.WARNING)
     dataset = load(data)
+    report_as_of(dataset, stamp)
     with _progress() as bar, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         task = bar.add_task("features", total=None)
@@ -247,7 +244,9 @@ def score(
             reasons_max_recency_days=reasons_max_recency or None,
         )
         bar.update(task, description="scored", total=1, completed=1)
-    write_parquet(scores, out, index=False)
+    # segment and plan check these against their own as-of and data directory
+    provenance = for_data("scores", stamp, data, model_version=bundle.version)
+    write_parquet(scores, out, index=False, metadata=provenance.to_metadata())
     counts = scores["churn_risk_band"].value_counts()
     console.print(
         f"[green]wrote[/] {len(scores):,} scores to {out} with model {bundle.version}: "
@@ -268,7 +267,8 @@ def score(
 def backtest(
     data: Annotated[Path, typer.Option(help="Directory of contract tables, with data after T.")],
     as_of: Annotated[
-        str, typer.Option("--as-of", help="T: train and score with data up to it only.")
+        str,
+        typer.Option("--as-of", help=AS_OF_HELP + " T: train and score with data up to it only."),
     ],
     horizon_days: Annotated[
         int, typer.Option(help="Churn horizon H; T + H must be within the data.")
@@ -293,7 +293,7 @@ def backtest(
     from smsseg.models.backtest import BACKTEST_SCORES, run_backtest, write_backtest
     from smsseg.models.train import TrainSettings
 
-    stamp = _as_of(as_of)
+    stamp = parse_as_of(as_of, "--as-of")
     settings = TrainSettings(
         horizon_days=horizon_days,
         n_snapshots=snapshots,
@@ -302,6 +302,7 @@ def backtest(
         n_jobs=threads or None,
     )
     dataset = load(data)
+    report_as_of(dataset, stamp, held_out=True)
     with _progress() as bar, warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         task = bar.add_task("backtest: training and scoring as of T", total=None)
@@ -313,7 +314,7 @@ def backtest(
             headline = " (headline)" if population == result.headline else ""
             console.print(
                 _metric_table(
-                    f"Realized churn in ({stamp.date()}, +{horizon_days} days], {population}"
+                    f"Realized churn in ({as_of_label(stamp)}, +{horizon_days} days], {population}"
                     f"{headline}: {int(table.loc['smsseg', 'n']):,} customers",
                     table.loc[list(BACKTEST_SCORES)],
                 )

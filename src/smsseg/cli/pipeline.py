@@ -16,6 +16,7 @@ import typer
 from smsseg import config
 from smsseg.cli import activation, data, features, models, segments
 from smsseg.cli.app import app, console, handle_errors
+from smsseg.timeutil import as_of_label, format_instant, parse_as_of
 
 #: Every campaign goal of the guide, planned together in the demo.
 DEMO_GOALS = [
@@ -32,6 +33,9 @@ DEMO_GOALS = [
 ]
 #: How far back the demo looks for segment transitions.
 TRANSITION_DAYS = 30
+#: The demo runs as of the midnight that ends the generated history (config.DEFAULT_END): a
+#: bare date is 00:00 UTC, so ``--as-of 2025-12-31`` would leave the last day of data out.
+DEMO_AS_OF = (pd.Timestamp(config.DEFAULT_END) + pd.Timedelta(days=1)).strftime("%Y-%m-%d")
 
 
 @app.command()
@@ -44,12 +48,22 @@ def demo(
         int, typer.Option(help="Customers to generate.")
     ] = config.DEFAULT_CUSTOMERS,
     seed: Annotated[int, typer.Option(help="Random seed of every step.")] = config.DEFAULT_SEED,
-    as_of: Annotated[str, typer.Option(help="Date the pipeline runs as of.")] = config.DEFAULT_END,
+    as_of: Annotated[
+        str,
+        typer.Option(
+            help="Instant the pipeline runs as of; the data is generated up to the day before "
+            "(a date is 00:00 UTC, so its data is the days before it)."
+        ),
+    ] = DEMO_AS_OF,
     model_name: Annotated[str, typer.Option(help="Model name under models/.")] = "demo",
 ) -> None:
     """Generate a dataset and run the whole pipeline on it, as of --as-of."""
     data_dir = out / "data"
-    earlier = (pd.Timestamp(as_of) - pd.Timedelta(days=TRANSITION_DAYS)).strftime("%Y-%m-%d")
+    stamp = parse_as_of(as_of, "--as-of")
+    # the history ends with the day before a midnight as-of (so the run sees all of it); an
+    # as-of within a day generates that day whole, and the steps say what they leave out
+    last_day = (stamp.ceil("D") - pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+    earlier = (stamp - pd.Timedelta(days=TRANSITION_DAYS)).strftime("%Y-%m-%d")
     paths = {
         "features": out / "features.parquet",
         "scores": out / "scores.parquet",
@@ -61,15 +75,15 @@ def demo(
 
     _step("1/8 generate a retail dataset with planted truth")
     data.generate(
-        out=data_dir, customers=customers, seed=seed, start=config.DEFAULT_START, end=as_of
+        out=data_dir, customers=customers, seed=seed, start=config.DEFAULT_START, end=last_day
     )
     _step("2/8 validate it and summarize")
     data.summary(data_dir)
-    _step(f"3/8 point-in-time features as of {as_of}")
+    _step(f"3/8 point-in-time features as of {format_instant(stamp)} (data to {last_day})")
     features.features(data=data_dir, as_of=as_of, out=paths["features"])
     _step("4/8 train churn, discount, next-order and uplift models (tracked in MLflow)")
     models.train(data=data_dir, as_of=as_of, name=model_name, experiment="smsseg-demo", seed=seed)
-    _step(f"5/8 score every customer as of {as_of} (and {earlier}, for transitions)")
+    _step(f"5/8 score every customer as of {as_of_label(stamp)} (and {earlier}, for transitions)")
     models.score(data=data_dir, as_of=as_of, out=paths["scores"], model=model_name)
     models.score(data=data_dir, as_of=earlier, out=paths["earlier scores"], model=model_name)
     _step("6/8 value tiers and the twelve SMS segments")

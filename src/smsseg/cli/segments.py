@@ -13,42 +13,96 @@ from rich.table import Table
 
 from smsseg import config
 from smsseg._io import write_csv, write_parquet
-from smsseg.cli.app import app, console, handle_errors
+from smsseg.cli.app import app, console, handle_errors, report_as_of, warn
 from smsseg.errors import SmssegError
+from smsseg.timeutil import AS_OF_HELP, as_of_label, parse_as_of
 
 
-def read_scores(path: Path, as_of: str) -> pd.DataFrame:
-    """Read a scores Parquet file; if it carries an ``as_of`` column it must match ``as_of``."""
+def read_scores(
+    path: Path,
+    as_of: object,
+    data: Path | None = None,
+    fingerprint: str | None = None,
+) -> tuple[pd.DataFrame, str | None]:
+    """Read a scores Parquet file and check that it was computed on ``data`` as of ``as_of``.
+
+    Parameters
+    ----------
+    path : the scores file (written by ``smsseg score``).
+    as_of : the instant of the segmentation.
+    data : the data directory of the segmentation, for messages.
+    fingerprint : :func:`smsseg.provenance.data_fingerprint` of ``data`` (``None``: the data is
+        not compared).
+
+    Returns
+    -------
+    (scores, warning) : the scores, and a warning when the file carries no provenance (it is
+        then checked only by its optional ``as_of`` column).
+
+    Raises
+    ------
+    SmssegError
+        A missing or unreadable file, missing columns, or scores of another as-of instant or
+        another data directory.
+    """
+    from smsseg.provenance import check_source, read_provenance
+    from smsseg.segments import REQUIRED_SCORES
+
+    stamp = parse_as_of(as_of)
     if not path.is_file():
         raise SmssegError(f"scores file {path} does not exist (run the scoring step first)")
     try:
         scores = pd.read_parquet(path)
+        found = read_provenance(path)
     except Exception as exc:  # pyarrow raises several types for a non-Parquet file
         raise SmssegError(f"scores file {path} is not a readable Parquet file: {exc}") from None
-    from smsseg.segments import REQUIRED_SCORES
-
     missing = [c for c in ("customer_id", *REQUIRED_SCORES) if c not in scores.columns]
     if missing:  # checked here too, so a wrong file fails before the features are built
         raise SmssegError(
             f"scores file {path} lacks column(s) {missing}; required: customer_id, "
             f"{', '.join(REQUIRED_SCORES)} (they may be empty/NaN)"
         )
-    if "as_of" in scores.columns and len(scores):
+    remedy = f"score them with `smsseg score --data {data} --as-of {as_of_label(stamp)} --out ...`"
+    warning = check_source(
+        found,
+        f"scores file {path}",
+        as_of=stamp,
+        fingerprint=fingerprint,
+        data_dir=data if data is not None else "the data",
+        remedy=remedy,
+    )
+    if "as_of" in scores.columns and len(scores):  # scores made elsewhere may carry the date
         dates = pd.to_datetime(scores["as_of"]).dt.normalize().unique()
-        if len(dates) != 1 or dates[0] != pd.Timestamp(as_of).normalize():
+        if len(dates) != 1 or dates[0] != stamp.normalize():
             raise SmssegError(
-                f"scores file {path} is as of {[str(d.date()) for d in dates]}, not {as_of}; "
-                "segments must use scores computed as of the same date"
+                f"scores file {path} is as of {[str(d.date()) for d in dates]}, not "
+                f"{as_of_label(stamp)}; segments must use scores computed as of the same date"
             )
-    return scores
+    return scores, warning
 
 
-def _check_date(value: str, option: str) -> str:
-    try:
-        pd.Timestamp(value)
-    except ValueError:
-        raise SmssegError(f"{option}={value!r} must be an ISO date like 2025-06-30") from None
-    return value
+def model_version(scores: pd.DataFrame, path: Path) -> str | None:
+    """The model version of a scores file: its provenance, else its one ``model_version``."""
+    from smsseg.provenance import read_provenance
+
+    found = read_provenance(path)
+    if found is not None and found.model_version:
+        return found.model_version
+    if "model_version" in scores.columns:
+        versions = scores["model_version"].dropna().unique()
+        if len(versions) == 1:
+            return str(versions[0])
+    return None
+
+
+def _warn_unscored(scores: pd.DataFrame, customers: pd.Index, path: Path, when: str) -> None:
+    """Warn when customers of the data have no score: they get NaN scores, not an error."""
+    unscored = customers.difference(pd.Index(scores["customer_id"].astype(str)))
+    if len(unscored):
+        warn(
+            f"{len(unscored):,} of {len(customers):,} customers as of {when} have no score in "
+            f"{path}, e.g. {list(unscored[:3])}; their churn, discount and CLV scores are NaN"
+        )
 
 
 def print_segment_summary(summary: pd.DataFrame, title: str = "SMS segments") -> None:
@@ -101,20 +155,23 @@ def print_tier_profile(profile: pd.DataFrame) -> None:
     console.print(table)
 
 
-def _check_dates(as_of: str, transitions_from: str | None, scores_from: Path | None) -> None:
-    _check_date(as_of, "--as-of")
+def _check_dates(
+    as_of: str, transitions_from: str | None, scores_from: Path | None
+) -> tuple[pd.Timestamp, pd.Timestamp | None]:
+    stamp = parse_as_of(as_of, "--as-of")
     if transitions_from is None:
         if scores_from is not None:
             raise SmssegError("--scores-from is only used with --transitions-from; give both")
-        return
-    _check_date(transitions_from, "--transitions-from")
-    if pd.Timestamp(transitions_from) >= pd.Timestamp(as_of):
+        return stamp, None
+    earlier = parse_as_of(transitions_from, "--transitions-from")
+    if earlier >= stamp:
         raise SmssegError(f"--transitions-from={transitions_from} must be before --as-of={as_of}")
     if scores_from is None:
         raise SmssegError(
             f"--transitions-from={transitions_from} needs --scores-from: the scores as of "
             f"{transitions_from}, so that each date's segments use that date's scores"
         )
+    return stamp, earlier
 
 
 def _stability(run, scores: pd.DataFrame, n_boot: int, seed: int) -> list[float]:
@@ -128,9 +185,14 @@ def _stability(run, scores: pd.DataFrame, n_boot: int, seed: int) -> list[float]
     return run.tiers.stability(X, n_boot=n_boot, seed=seed)
 
 
-def _write_run(run, out: Path) -> None:
+def _write_run(run, out: Path, provenance) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    write_parquet(run.membership.reset_index(), out / "membership.parquet", index=False)
+    write_parquet(
+        run.membership.reset_index(),
+        out / "membership.parquet",
+        index=False,
+        metadata=provenance.to_metadata(),  # what `smsseg plan` checks
+    )
     write_csv(run.summary, out / "segment_summary.csv")
     write_csv(run.profile, out / "tiers.csv")
 
@@ -139,8 +201,10 @@ def _write_run(run, out: Path) -> None:
 @handle_errors
 def segment(
     data: Annotated[Path, typer.Option(help="Directory of contract tables.")],
-    as_of: Annotated[str, typer.Option(help="Segment as of this date (ISO).")],
-    scores: Annotated[Path, typer.Option(help="Scores Parquet as of the same date.")],
+    as_of: Annotated[str, typer.Option(help=AS_OF_HELP)],
+    scores: Annotated[
+        Path, typer.Option(help="Scores Parquet of `smsseg score` on DATA as of the same instant.")
+    ],
     out: Annotated[Path, typer.Option(help="Folder for membership, summary and tiers.")],
     catalogue: Annotated[
         Path | None, typer.Option(help="TOML file overriding parts of the segment catalogue.")
@@ -167,27 +231,44 @@ def segment(
     """Assign customers to value tiers and the twelve SMS segments as of a date."""
     from smsseg.data.load import load
     from smsseg.features import build_features
+    from smsseg.provenance import data_fingerprint, for_data
     from smsseg.segments import load_catalogue
     from smsseg.segments.snapshot import compare_runs, run_segments
     from smsseg.tiers import load_tiers, log_tiers, save_tiers
 
-    _check_dates(as_of, transitions_from, scores_from)
+    stamp, earlier = _check_dates(as_of, transitions_from, scores_from)
     if stability_boot < 0:
         raise SmssegError(f"--stability-boot={stability_boot} must be >= 0")
     cat = load_catalogue(catalogue)
-    score_frame = read_scores(scores, as_of)
-    earlier_scores = read_scores(scores_from, transitions_from) if transitions_from else None
+    fingerprint = data_fingerprint(data)
+    score_frame, unknown = read_scores(scores, stamp, data, fingerprint)
+    earlier_scores, earlier_unknown = (
+        read_scores(scores_from, earlier, data, fingerprint)
+        if earlier is not None
+        else (None, None)
+    )
+    for message in (unknown, earlier_unknown):
+        if message:
+            warn(message)
     dataset = load(data)
+    report_as_of(dataset, stamp)
     fitted = load_tiers(tiers) if tiers is not None and tiers.is_file() else None
-    run = run_segments(build_features(dataset, as_of), score_frame, cat, fitted, seed=seed)
+    features = build_features(dataset, stamp)
+    # a scores file without provenance may be of other data: its customers then go missing
+    _warn_unscored(score_frame, features.index, scores, as_of_label(stamp))
+    run = run_segments(features, score_frame, cat, fitted, seed=seed)
     moves = flows = None
-    if transitions_from is not None:
+    if earlier is not None:
         # the same tiers (the value ruler) on both dates, so tier moves are real moves
-        features = build_features(dataset, transitions_from)
+        features = build_features(dataset, earlier)
+        _warn_unscored(earlier_scores, features.index, scores_from, as_of_label(earlier))
         before = run_segments(features, earlier_scores, cat, run.tiers, seed=seed)
         moves, flows = compare_runs(before.membership, run.membership, cat)
+    provenance = for_data(
+        "segments", stamp, data, model_version(score_frame, scores), fingerprint=fingerprint
+    )
     # everything is computed before anything is written: a failure leaves no partial outputs
-    _write_run(run, out)
+    _write_run(run, out, provenance)
     if moves is not None:
         write_csv(moves, out / "transitions.csv")
         write_csv(flows, out / "segment_flows.csv")
@@ -199,11 +280,11 @@ def segment(
             + (f"; bootstrap ARI mean {np.mean(ari):.3f}, min {min(ari):.3f}" if ari else "")
         )
         if mlflow:
-            log_tiers(run.tiers, run.profile, ari, tags={"smsseg.as_of": as_of})
+            log_tiers(run.tiers, run.profile, ari, tags={"smsseg.as_of": stamp.isoformat()})
     print_tier_profile(run.profile)
-    print_segment_summary(run.summary, title=f"SMS segments as of {as_of}")
+    print_segment_summary(run.summary, title=f"SMS segments as of {as_of_label(stamp)}")
     if moves is not None:
-        print_transitions(moves, transitions_from, as_of)
+        print_transitions(moves, as_of_label(earlier), as_of_label(stamp))
     console.print(f"[green]wrote[/] {out}: membership.parquet, segment_summary.csv, tiers.csv")
 
 
