@@ -472,7 +472,7 @@ ORDER_ERRORS = {
         "1 missing timestamps",
     ),
     "bad-as-of": (lambda o: o, {"as_of": "not a date"}, "as_of='not a date' is not a date"),
-    "no-as-of": (lambda o: o, {"as_of": None}, "as_of=None is not a date"),
+    "no-as-of": (lambda o: o, {"as_of": None}, "as_of is required"),
     "zero-unit": (lambda o: o, {"time_unit_days": 0}, "time_unit_days=0 must be > 0"),
     "nothing-before-as-of": (lambda o: o, {"as_of": "2023-01-01"}, "would be empty"),
     "customers-without-created-at": (

@@ -313,9 +313,9 @@ def truncate(data: Dataset, as_of: datetime | pd.Timestamp) -> Dataset:
     stage run on it provably cannot read a later row. Snapshot-only columns (a loyalty balance, a
     stock flag) still describe the export time: see docs/data-contract.md.
     """
-    stamp = pd.Timestamp(as_of)
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    from smsseg.timeutil import parse_as_of
+
+    stamp = parse_as_of(as_of)
     literal = f"TIMESTAMP '{stamp.floor('us').isoformat(sep=' ')}'"
     con = connect()
     sources, labels = {}, {}

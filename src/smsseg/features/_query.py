@@ -18,6 +18,7 @@ import pandas as pd
 from smsseg.data.load import Dataset
 from smsseg.errors import SmssegError
 from smsseg.features.catalogue import AggregateQuery, Feature
+from smsseg.timeutil import parse_as_of  # noqa: F401  (the one as-of parser, re-exported)
 
 SECONDS_PER_DAY = 86_400.0
 
@@ -110,33 +111,6 @@ def _validated(data: Dataset) -> bool:
 
 def timestamp_literal(ts: pd.Timestamp) -> str:
     return f"TIMESTAMP '{ts.floor('us').strftime('%Y-%m-%d %H:%M:%S.%f')}'"
-
-
-def parse_as_of(value: object) -> pd.Timestamp:
-    """The cut-off as a naive UTC timestamp; a bare date means midnight (00:00 UTC) of that day.
-
-    Raises
-    ------
-    SmssegError
-        When ``value`` is missing or cannot be read as a date.
-    """
-    if value is None or (isinstance(value, str) and not value.strip()):
-        raise SmssegError(
-            "as_of is required (e.g. as_of='2025-06-30'); features never default to the last date in the data"
-        )
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError, OverflowError):
-        raise SmssegError(
-            f"as_of={value!r} is not a date or timestamp; use ISO-8601, e.g. '2025-06-30'"
-        ) from None
-    if ts is pd.NaT or pd.isna(ts):
-        raise SmssegError(
-            f"as_of={value!r} is not a date or timestamp; use ISO-8601, e.g. '2025-06-30'"
-        )
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts.floor("us")
 
 
 def check_horizon(horizon_days: object, name: str = "horizon_days") -> int:

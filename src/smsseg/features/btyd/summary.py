@@ -7,6 +7,7 @@ import pandas as pd
 
 from smsseg.errors import SmssegError
 from smsseg.features.btyd._checks import _plain, _require_columns
+from smsseg.timeutil import parse_as_of
 
 ORDER_COLUMNS = ("customer_id", "ordered_at", "amount")
 
@@ -56,7 +57,7 @@ def rfm_summary(
     if not time_unit_days > 0:
         raise SmssegError(f"time_unit_days={time_unit_days!r} must be > 0")
     _require_columns(orders, ORDER_COLUMNS, "orders")
-    end = _timestamp(as_of)
+    end = parse_as_of(as_of)
     at = _naive_utc(orders["ordered_at"], "orders.ordered_at")
     amount = pd.to_numeric(orders["amount"], errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(amount) | (amount < 0)
@@ -116,16 +117,6 @@ def _never_bought(customers: pd.DataFrame, buyers: pd.Index, end, unit) -> pd.Da
         },
         index=pd.Index(customers["customer_id"].to_numpy()[mask], name="customer_id"),
     )
-
-
-def _timestamp(value) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise SmssegError(f"as_of={value!r} is not a date or timestamp") from exc
-    if ts is pd.NaT:
-        raise SmssegError(f"as_of={value!r} is not a date or timestamp")
-    return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
 
 
 def _naive_utc(values: pd.Series, what: str) -> pd.Series:
