@@ -43,7 +43,7 @@ def events(rows) -> pd.DataFrame:
     """SMS history from ``(customer_id, occurred_at, event_type, message_type)`` tuples."""
     frame = pd.DataFrame(rows, columns=["customer_id", "occurred_at", "event_type", "message_type"])
     return frame.assign(
-        occurred_at=pd.to_datetime(frame["occurred_at"]),
+        occurred_at=pd.to_datetime(frame["occurred_at"], format="mixed"),
         campaign_id=None,
         message_type=frame["message_type"].astype(object),
     )

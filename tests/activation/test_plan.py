@@ -36,9 +36,10 @@ def test_cart_abandoner_gets_one_reminder_at_the_preferred_local_time():
     assert row["send_at_local"] == pd.Timestamp("2025-07-01 18:00")
     assert row["send_at_utc"] == pd.Timestamp("2025-07-02 01:00", tz="UTC")
     audience = plan.audience(row["campaign_id"])
+    # consent is known up to the end of the history: here its only event, the opt-in
     assert audience.to_dict("records") == [
         {"customer_id": "a", "phone": "+14155550000", "message_type": "cart_reminder",
-         "send_at_utc": "2025-07-02T01:00:00Z"}
+         "send_at_utc": "2025-07-02T01:00:00Z", "consent_checked_at": "2025-01-01T00:00:00Z"}
     ]  # fmt: skip
 
 
@@ -192,7 +193,12 @@ def test_a_stop_after_the_plan_removes_the_customer_from_later_sends():
         later.campaigns["audience"].sum() == 4
         and later.campaigns["suppressed_no_consent"].sum() == 2
     )
-    assert drop_stopped(plan, opted_in(ids), "2025-07-01 12:00") is plan
+    # nothing to drop: the sends stay, now known to be consented up to the check
+    same = drop_stopped(plan, opted_in(ids), "2025-07-01 12:00")
+    pd.testing.assert_frame_equal(same.sends.drop(columns="consent_checked_at"),
+                                  plan.sends.drop(columns="consent_checked_at"))  # fmt: skip
+    assert (same.sends["consent_checked_at"] == pd.Timestamp("2025-07-01 12:00", tz="UTC")).all()
+    assert same.consent_known_until == pd.Timestamp("2025-07-01 12:00")
 
 
 def test_holdout_is_exact_seeded_and_never_in_the_audience():
@@ -227,11 +233,14 @@ def test_write_plan_writes_every_file_and_no_phone_outside_audiences(tmp_path):
     assert all(p.is_file() for p in paths.values())
     frame = pd.read_parquet(tmp_path / "plan" / "plan.parquet")
     assert list(frame.columns) == ["customer_id", "campaign_id", "goal", "segment", "message_type",
-                                   "send_at_utc", "send_at_local", "timezone", "holdout"]  # fmt: skip
+                                   "send_at_utc", "send_at_local", "timezone", "holdout",
+                                   "consent_checked_at"]  # fmt: skip
     audience = pd.read_csv(
         tmp_path / "plan" / "audiences" / "recover_abandoned_carts-20250630.csv", dtype=str
     )
-    assert list(audience.columns) == ["customer_id", "phone", "message_type", "send_at_utc"]
+    assert list(audience.columns) == [
+        "customer_id", "phone", "message_type", "send_at_utc", "consent_checked_at"
+    ]  # fmt: skip
     assert audience["phone"].str.fullmatch(r"\+1\d{10}").all() and len(audience) == 8
     for name in ("plan.json", "suppressed.csv", "campaigns.csv", "assignments.csv"):
         assert "+1415" not in (tmp_path / "plan" / name).read_text()

@@ -1,12 +1,15 @@
 """Property-based tests over random customers, histories and policies (hypothesis).
 
 Every property is checked by brute force, independently of the scheduler's own bookkeeping:
-consent as of the date, caps in every rolling day / week, quiet hours in every possible local
-zone, one message per slot, holdout share, and the audience files.
+consent at each send's time, caps in every rolling day / week, quiet hours in every possible local
+zone, one message per slot, holdout share (sticky for the sunset flow), and the audience files.
+A second family generates STOPs and re-opt-ins at random instants around the as-of date and
+inside the send window.
 """
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from datetime import date, time, timedelta
 from pathlib import Path
@@ -129,11 +132,21 @@ def frames(people, as_of):
 
 
 # ------------------------------------------------------------------ brute-force expectations
-def consented(p, as_of) -> bool:
-    """Latest opt event at or before as_of is an opt-in (a STOP wins a tie)."""
-    seen = sorted((as_of + pd.Timedelta(days=d), kind == "opt_out") for d, kind in p["opt"])
-    seen = [s for s in seen if s[0] <= as_of]
+def consented(opts, at) -> bool:
+    """Latest of ``opts`` (``(instant, kind)``) at or before ``at`` is an opt-in (a STOP wins a
+    tie: ``True`` sorts after ``False``)."""
+    seen = sorted((t, kind == "opt_out") for t, kind in opts if t <= at)
     return bool(seen) and not seen[-1][1]
+
+
+def opt_times(p, as_of):
+    return [(as_of + pd.Timedelta(days=d), kind) for d, kind in p["opt"]]
+
+
+def sticky_held(customer_id: str, share: float) -> bool:
+    """The sunset flow's holdout, by its documented definition (SHA-256 of key and id)."""
+    digest = hashlib.sha256(f"sunset-flow:{customer_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2.0**64 < share
 
 
 def weekly_cap(p, policy, as_of) -> int:
@@ -208,17 +221,23 @@ def test_plan_never_breaks_the_rules(case):
     )
     by_id = {p["id"]: p for p in people}
 
-    # consent, channel and phone: nobody in the plan (holdouts included) may not be texted
-    for cid in plan.sends["customer_id"]:
-        p = by_id[cid]
-        assert consented(p, as_of) and p["channel"] != "email" and p["phone_ok"]
+    # consent at the send time, channel and phone: nobody in the plan (holdouts included) may
+    # not be texted
+    for row in plan.sends.itertuples():
+        p = by_id[row.customer_id]
+        assert consented(opt_times(p, as_of), row.send_at_utc.tz_localize(None))
+        assert p["channel"] != "email" and p["phone_ok"]
     check_caps(people, plan, policy, as_of)
     check_quiet_hours(people, plan, policy, as_of)
     # one message per customer per slot (local day)
     assert not plan.sends.groupby(["customer_id", "day"]).size().gt(1).any()
-    # holdout: each campaign's control share within 1 / (2n) of the asked share
-    for _, group in plan.sends.groupby("campaign_id"):
+    # holdout: each campaign's control share within 1 / (2n) of the asked share, except the
+    # sunset flow's, which is the same customers at every plan
+    flow = plan.sends["message_type"].isin(["final_reactivation", "sunset_survey"])
+    for _, group in plan.sends[~flow].groupby("campaign_id"):
         assert abs(group["holdout"].mean() - holdout) <= 1 / (2 * len(group)) + 1e-9
+    for row in plan.sends[flow].itertuples():
+        assert row.holdout == sticky_held(row.customer_id, holdout)
     # every targeted (customer, campaign) pair is sent, held out or suppressed with a reason
     sent = set(zip(plan.sends["customer_id"], plan.sends["campaign_id"], strict=True))
     supp = plan.suppressed

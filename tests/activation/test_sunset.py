@@ -1,9 +1,19 @@
-"""The sunset flow: a dormant customer gets the final message once, then is suppressed."""
+"""The sunset flow: a dormant customer gets the final message once, then is suppressed; the
+customers held out of it stay held out at every plan."""
 
 import pandas as pd
 import pytest
 
-from smsseg.activation import ActivationPolicy, QuietHours, make_plan, sunset_state, write_plan
+from smsseg.activation import (
+    SUNSET_HOLDOUT_KEY,
+    ActivationPolicy,
+    QuietHours,
+    hashed_holdout,
+    make_plan,
+    sunset_state,
+    write_plan,
+)
+from smsseg.activation.holdout import hash_unit
 from tests.activation.frames import AS_OF, customers, events, membership, opted_in
 
 POLICY = ActivationPolicy(quiet_hours=QuietHours(holidays=()))
@@ -106,3 +116,53 @@ def test_sunset_state(history, survey, state):
     policy = ActivationPolicy(sunset_survey=survey)
     got = sunset_state(membership(["d", "x"], dormant=["d"]), sms, AS_OF, policy)
     assert got.set_index("customer_id")["state"].to_dict() == {"d": state, "x": "none"}
+
+
+def test_a_dormant_customer_held_out_stays_held_out_at_the_next_plan():
+    ids = [f"d{i:03d}" for i in range(200)]
+    mem, cust, sms = membership(ids, dormant=ids), customers(ids), opted_in(ids)
+    first = make_plan(mem, cust, sms, AS_OF, ["re_engage_inactive"], POLICY, holdout=0.1, seed=1)
+    held = set(first.sends.loc[first.sends["holdout"], "customer_id"])
+    assert 5 <= len(held) <= 40  # a coin per customer: about 20 of 200
+    # ten days later, with another seed: the treated are done with the flow, the held out are
+    # targeted again (no final message in their history) and held out again
+    later = AS_OF + pd.Timedelta(days=10)
+    second = make_plan(mem, cust, delivered(sms, first), later, ["re_engage_inactive"], POLICY,
+                       holdout=0.1, seed=2)  # fmt: skip
+    assert set(second.sends["customer_id"]) == held and second.sends["holdout"].all()
+    assert set(second.suppression_list["customer_id"]) == set(ids) - held
+    # a bigger share keeps every customer held out before (the hash buckets are nested)
+    wider = make_plan(mem, cust, delivered(sms, first), later, ["re_engage_inactive"], POLICY,
+                      holdout=0.3, seed=2)  # fmt: skip
+    assert held <= set(wider.sends.loc[wider.sends["holdout"], "customer_id"])
+
+
+def test_the_sunset_holdout_ignores_the_other_campaigns_and_the_seed():
+    ids = [f"c{i:03d}" for i in range(100)]
+    dormant, at_risk = ids[:50], ids[50:]
+    mem = membership(ids, dormant=dormant, at_risk=at_risk)
+    plans = [make_plan(mem, customers(ids), opted_in(ids), AS_OF, ["re_engage_inactive"], POLICY,
+                       holdout=0.2, seed=seed) for seed in (1, 2)]  # fmt: skip
+    flow = [p.sends[p.sends["message_type"] == "final_reactivation"] for p in plans]
+    assert flow[0]["holdout"].tolist() == flow[1]["holdout"].tolist()
+    assert flow[0]["holdout"].tolist() == hashed_holdout(flow[0]["customer_id"], 0.2).tolist()
+    # the campaign's other customers get the exact, seeded draw: 20 % of the 50 at-risk
+    win_back = [p.sends[p.sends["message_type"] == "win_back"] for p in plans]
+    assert [int(w["holdout"].sum()) for w in win_back] == [10, 10]
+    assert set(win_back[0].query("holdout")["customer_id"]) != set(
+        win_back[1].query("holdout")["customer_id"]
+    )
+
+
+def test_hashed_holdout_is_stable_nested_and_near_its_share():
+    # golden values: changing the hash would silently reshuffle every persistent control group
+    assert hash_unit(["C0000001", "C0000002", "C0000003"], SUNSET_HOLDOUT_KEY) == pytest.approx(
+        [0.35835225, 0.23184069, 0.9029727], abs=1e-8
+    )
+    ids = pd.Series([f"C{i:07d}" for i in range(20_000)])
+    held = hashed_holdout(ids, 0.1)
+    assert abs(held.mean() - 0.1) < 3 * (0.1 * 0.9 / len(ids)) ** 0.5
+    assert (held <= hashed_holdout(ids, 0.2)).all()
+    shuffled = ids.sample(frac=1.0, random_state=0)
+    assert hashed_holdout(shuffled, 0.1).sort_index().equals(held)
+    assert not hashed_holdout(ids, 0.0).any()

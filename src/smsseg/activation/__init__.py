@@ -4,16 +4,21 @@ Pure functions of frames (``make_plan``) plus writers at the edge (``write_plan`
 (``ActivationPolicy``) are declared as data; see ``docs/activation.md``.
 """
 
-from smsseg.activation.consent import consent_as_of, customer_eligibility, normalize_phone
+from smsseg.activation.consent import (
+    consent_as_of,
+    consent_at,
+    consent_events,
+    customer_eligibility,
+    normalize_phone,
+)
+from smsseg.activation.holdout import SUNSET_HOLDOUT_KEY, assign_holdout, hashed_holdout
 from smsseg.activation.plan import (
     AUDIENCE_COLUMNS,
     PLAN_COLUMNS,
     REASONS,
     SUPPRESSED_COLUMNS,
     Plan,
-    assign_holdout,
     campaign_id_for,
-    drop_stopped,
     make_plan,
     write_plan,
 )
@@ -27,6 +32,7 @@ from smsseg.activation.policy import (
     Target,
     resolve_segment_caps,
 )
+from smsseg.activation.recheck import drop_stopped
 from smsseg.activation.targeting import sunset_state, weekly_caps
 from smsseg.activation.zones import resolve_zones
 
@@ -36,6 +42,7 @@ __all__ = [
     "GOAL_KEYS",
     "PLAN_COLUMNS",
     "REASONS",
+    "SUNSET_HOLDOUT_KEY",
     "SUPPRESSED_COLUMNS",
     "ActivationPolicy",
     "GoalSpec",
@@ -46,8 +53,11 @@ __all__ = [
     "assign_holdout",
     "campaign_id_for",
     "consent_as_of",
+    "consent_at",
+    "consent_events",
     "customer_eligibility",
     "drop_stopped",
+    "hashed_holdout",
     "make_plan",
     "normalize_phone",
     "resolve_segment_caps",

@@ -1,4 +1,4 @@
-"""Independent checks of a finished plan: consent, caps, quiet hours, one message per slot.
+"""Independent checks of a finished plan: consent at send time, caps, quiet hours, one per slot.
 
 :func:`~smsseg.activation.plan.make_plan` runs :func:`plan_violations` on every plan it builds and
 refuses to return one that breaks a rule (that would be a bug, not bad input). The checks are
@@ -13,16 +13,54 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from smsseg.activation.consent import by_id, consent_as_of
+from smsseg.activation.consent import as_timestamp, by_id, utc_naive
 from smsseg.activation.policy import ActivationPolicy, is_holiday, parse_hhmm
 from smsseg.activation.zones import is_quiet_time
 
 
-def consent_violations(sends: pd.DataFrame, sms: pd.DataFrame, as_of: object) -> pd.DataFrame:
-    """Planned sends to customers who are not opted in as of ``as_of``."""
-    consent = consent_as_of(sms, as_of).set_index("customer_id")["opted_in"]
-    ok = by_id(sends["customer_id"], consent).astype("boolean").fillna(False)
-    return sends[~ok.to_numpy()]
+def _consent_pairs(sends: pd.DataFrame, sms: pd.DataFrame) -> pd.DataFrame:
+    """Every (send, consent event of its customer) pair, brute force: ``pos`` is the send's row."""
+    ev = sms[sms["event_type"].isin(["opt_in", "opt_out"])]
+    ev = pd.DataFrame({
+        "customer_id": ev["customer_id"].astype(str).to_numpy(),
+        "occurred_at": utc_naive(ev["occurred_at"]).to_numpy(),
+        "stop": (ev["event_type"] == "opt_out").to_numpy(),
+    })  # fmt: skip
+    at = sends["send_at_utc"].dt.tz_convert("UTC").dt.tz_localize(None)
+    rows = pd.DataFrame(
+        {"pos": np.arange(len(sends)), "customer_id": sends["customer_id"].astype(str).to_numpy(),
+         "send_at": at.to_numpy()}
+    )  # fmt: skip
+    return rows.merge(ev, on="customer_id")
+
+
+def consent_violations(sends: pd.DataFrame, sms: pd.DataFrame) -> pd.DataFrame:
+    """Planned sends whose customer's latest consent event at or before the send is not an opt-in.
+
+    All consent events of ``sms`` count, whenever they happened (a STOP at the send instant, or
+    tied with an opt-in, blocks it). Written as a cross join and a sort, not the scheduler's
+    ``merge_asof``, so that one can check the other.
+    """
+    pairs = _consent_pairs(sends, sms)
+    pairs = pairs[pairs["occurred_at"] <= pairs["send_at"]]
+    last = pairs.sort_values(["pos", "occurred_at", "stop"]).groupby("pos").tail(1)
+    ok = np.zeros(len(sends), dtype=bool)
+    ok[last.loc[~last["stop"], "pos"].to_numpy()] = True
+    return sends[~ok]
+
+
+def consent_check_violations(sends: pd.DataFrame, sms: pd.DataFrame) -> pd.DataFrame:
+    """Sends whose ``consent_checked_at`` is after the send or missing, or with a consent event
+    in ``(consent_checked_at, send]``: a state the check claims to know but did not see."""
+    checked = sends["consent_checked_at"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+    pairs = _consent_pairs(sends, sms)
+    inside = (pairs["occurred_at"] > checked[pairs["pos"].to_numpy()]) & (
+        pairs["occurred_at"] <= pairs["send_at"]
+    )
+    bad = np.zeros(len(sends), dtype=bool)
+    bad[pairs.loc[inside, "pos"].to_numpy()] = True
+    bad |= ~(sends["consent_checked_at"] <= sends["send_at_utc"]).to_numpy(dtype=bool)
+    return sends[bad]
 
 
 def window_violations(
@@ -100,7 +138,8 @@ def plan_violations(
     """Every broken rule of a plan, by rule name (all empty for a correct plan).
 
     ``sends`` are all plan rows (holdouts included: they occupy their slot); ``history`` the
-    recent sends with ``customer_id``, ``sent_at``, ``discount``.
+    recent sends with ``customer_id``, ``sent_at``, ``discount``; ``sms`` the history whose
+    consent events (all of them, before and after ``as_of``) decide each send at its own time.
     """
     times = pd.concat(
         [
@@ -119,10 +158,13 @@ def plan_violations(
     discounts = times[times["discount"].astype(bool)]
     cooldown = pd.Timedelta(days=policy.discount_cooldown_days)
     return {
-        "consent": consent_violations(sends, sms, as_of),
+        "consent": consent_violations(sends, sms),
+        "consent_checked_at": consent_check_violations(sends, sms),
         "weekly_cap": window_violations(times, pd.Timedelta(days=7), weekly_cap),
         "daily_cap": window_violations(times, pd.Timedelta(hours=24), policy.daily_cap),
         "discount_cooldown": window_violations(discounts, cooldown, 1),
         "quiet_hours": quiet_hour_violations(sends, zones, policy),
         "slot": slot_violations(sends),
-    }
+        "not_after_as_of": sends[sends["send_at_utc"].dt.tz_convert("UTC").dt.tz_localize(None)
+                                 <= as_timestamp(as_of)],
+    }  # fmt: skip

@@ -132,10 +132,12 @@ def read_membership(segments_dir: str | Path) -> pd.DataFrame:
 
 
 def sms_for_plan(data, as_of: object, policy: ActivationPolicy) -> pd.DataFrame:
-    """The slice of the SMS history a plan reads (at or before ``as_of``), from a Dataset.
+    """The slice of the SMS history a plan reads, from a Dataset.
 
-    Consent events (all), clicks within ``engaged_click_days``, sends within the cap and discount
-    windows, and every sunset-flow message: a fraction of a long history.
+    Every consent event, whenever it happened (consent is checked at each send's time, so a
+    STOP received after ``as_of`` must be seen); and at or before ``as_of``: clicks within
+    ``engaged_click_days``, sends within the cap and discount windows, and every sunset-flow
+    message. A fraction of a long history.
     """
     cutoff = as_timestamp(as_of)
     recent = max(7, policy.discount_cooldown_days) + 1
@@ -144,14 +146,34 @@ def sms_for_plan(data, as_of: object, policy: ActivationPolicy) -> pd.DataFrame:
     )
     query = f"""
         SELECT customer_id, occurred_at, event_type, campaign_id, message_type FROM sms
-        WHERE occurred_at <= TIMESTAMP '{cutoff}' AND (
-            event_type IN ('opt_in', 'opt_out')
-            OR (event_type = 'clicked'
+        WHERE event_type IN ('opt_in', 'opt_out') OR (occurred_at <= TIMESTAMP '{cutoff}' AND (
+            (event_type = 'clicked'
                 AND occurred_at >= TIMESTAMP '{cutoff}' - INTERVAL {policy.engaged_click_days} DAY)
             OR (event_type = 'sent' AND (occurred_at > TIMESTAMP '{cutoff}' - INTERVAL {recent} DAY
-                                         OR message_type IN ('{flow}'))))
+                                         OR message_type IN ('{flow}')))))
     """
     return data.con.execute(query).df()
+
+
+def require_sms(data) -> None:
+    """Raise a plain error when a dataset has no ``sms`` table: no consent, nothing sendable.
+
+    Without the table every customer would be suppressed for ``no_consent`` and the plan would
+    be silently empty; saying why, before anything is written, is more useful.
+    """
+    if not data.has("sms"):
+        where = data.root if data.root is not None else "the dataset"
+        raise SmssegError(
+            f"{where} has no sms table: without it no consent (opt_in / opt_out) is known, so "
+            "nobody may be texted and nothing is sendable. Add sms.parquet or sms.csv with the "
+            "customers' opt_in / opt_out events (see docs/data-contract.md)"
+        )
+
+
+def sms_known_until(data) -> pd.Timestamp | None:
+    """The latest event of the ``sms`` table: how far the consent history is known."""
+    value = data.con.execute("SELECT max(occurred_at) FROM sms").fetchall()[0][0]
+    return None if value is None else as_timestamp(value)
 
 
 def offers_from_data(data, as_of: object, policy: ActivationPolicy) -> dict[str, list[str] | None]:

@@ -1,14 +1,18 @@
 """Campaign plans: goals → targets → eligible → scheduled → holdout, and the files a platform imports.
 
 :func:`make_plan` is a pure function of frames; :func:`write_plan` writes ``PLANDIR`` atomically.
+Consent is checked at each send's own time on every consent event of the history (see
+:mod:`smsseg.activation.consent`); each send carries ``consent_checked_at``, the instant up to
+which its consent is known: the earlier of its send time and the end of the SMS history. Between
+that instant and the send, only :func:`~smsseg.activation.recheck.drop_stopped` on a fresher
+history can see a STOP.
 """
 
 from __future__ import annotations
 
 import json
-import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +21,13 @@ import pandas as pd
 from smsseg import config
 from smsseg._io import atomic_path
 from smsseg.activation.checks import plan_violations
-from smsseg.activation.consent import as_timestamp, by_id, consent_as_of, customer_eligibility
+from smsseg.activation.consent import (
+    as_timestamp,
+    consent_events,
+    customer_eligibility,
+    utc_naive,
+)
+from smsseg.activation.holdout import draw_holdouts
 from smsseg.activation.policy import ActivationPolicy, PolicyError, resolve_segment_caps
 from smsseg.activation.schedule import local_times, schedule
 from smsseg.activation.targeting import (
@@ -30,48 +40,30 @@ from smsseg.activation.targeting import (
 )
 
 PLAN_COLUMNS = ["customer_id", "campaign_id", "goal", "segment", "message_type", "send_at_utc",
-                "send_at_local", "timezone", "holdout"]  # fmt: skip
-SUPPRESSED_COLUMNS = [
-    "customer_id",
-    "campaign_id",
-    "goal",
-    "segment",
-    "message_type",
-    "reason",
-    "detail",
-]
-AUDIENCE_COLUMNS = ["customer_id", "phone", "message_type", "send_at_utc"]
+                "send_at_local", "timezone", "holdout", "consent_checked_at"]  # fmt: skip
+SUPPRESSED_COLUMNS = ["customer_id", "campaign_id", "goal", "segment", "message_type", "reason",
+                      "detail", "stop_after_as_of"]  # fmt: skip
+AUDIENCE_COLUMNS = ["customer_id", "phone", "message_type", "send_at_utc", "consent_checked_at"]
 #: Every suppression reason, in the order the rules are applied.
 REASONS = ("no_consent", "prefers_email", "invalid_phone", "unknown_time_zone", "sunset",
            "discount_cooldown", "capped", "holdout")  # fmt: skip
 CUSTOMER_DETAILS = {
-    "no_consent": "not opted in to SMS as of the plan date (no opt-in, or a later STOP)",
+    "no_consent": "not opted in as of the plan date (no opt-in, or a STOP) and no later opt-in",
     "prefers_email": "preferred_channel is email",
     "invalid_phone": "phone missing or not a valid number (or customer not in customers)",
     "unknown_time_zone": "no time zone from timezone, region or country",
 }
 
+#: Note of every campaign of a plan whose SMS history holds no consent event.
+NO_CONSENT_NOTE = (
+    "the SMS history holds no opt_in / opt_out event: no consent is known, nothing is sendable"
+)
+HOLDOUT_DETAIL = "random control group of the campaign (sunset flow: the same customers every plan)"
+
 
 def campaign_id_for(goal: str, as_of: object) -> str:
     """Campaign id of a goal's campaign in a plan made as of ``as_of``: ``<goal>-YYYYMMDD``."""
     return f"{goal}-{as_timestamp(as_of):%Y%m%d}"
-
-
-def assign_holdout(sends: pd.DataFrame, share: float, seed: int) -> pd.Series:
-    """Seeded control group per campaign: exactly ``round(share * n)`` of its ``n`` customers.
-
-    Complete randomisation (a fixed count, not coin flips) keeps each campaign's control share
-    within ``1 / (2n)`` of ``share``. The draw of a campaign depends only on ``seed``, its id and its
-    customers, not on the other campaigns of the plan.
-    """
-    holdout = pd.Series(False, index=sends.index)
-    for cid, group in sends.groupby("campaign_id", sort=True):
-        ids = group["customer_id"].sort_values(kind="stable")
-        rng = np.random.default_rng([seed, zlib.crc32(str(cid).encode())])
-        k = int(round(share * len(ids)))
-        chosen = rng.choice(len(ids), size=k, replace=False) if k else []
-        holdout[ids.index[chosen]] = True
-    return holdout
 
 
 @dataclass(frozen=True)
@@ -85,6 +77,8 @@ class Plan:
     suppression_list : customers suppressed from all messaging by the sunset flow.
     campaigns : one row per campaign: counts by stage and by reason.
     phones : E.164 phone by ``customer_id`` (only for audience export; never logged).
+    consent_known_until : end of the SMS history the plan's consent was read from (NaT when
+        it holds no event); ``consent_checked_at`` of a send is the earlier of it and the send.
     """
 
     sends: pd.DataFrame
@@ -96,6 +90,7 @@ class Plan:
     goals: tuple[str, ...]
     holdout: float
     seed: int
+    consent_known_until: pd.Timestamp = pd.NaT
 
     def audience(self, campaign_id: str) -> pd.DataFrame:
         """The importable audience of one campaign: holdouts excluded, phones in E.164."""
@@ -103,6 +98,7 @@ class Plan:
         out = rows.assign(
             phone=rows["customer_id"].map(self.phones),
             send_at_utc=rows["send_at_utc"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            consent_checked_at=rows["consent_checked_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
         )
         return (
             out[AUDIENCE_COLUMNS].sort_values(["send_at_utc", "customer_id"]).reset_index(drop=True)
@@ -158,6 +154,7 @@ def make_plan(
     seed: int = config.DEFAULT_SEED,
     offers: Mapping[str, Sequence[str] | None] | None = None,
     catalogue_caps: Mapping[str, int | None] | None = None,
+    known_until: object | None = None,
 ) -> Plan:
     """Build a send plan for ``goals`` as of ``as_of``.
 
@@ -167,15 +164,19 @@ def make_plan(
         ``churn_probability``).
     customers : customers table (``customer_id``, ``phone``, ``country``, ``region``,
         ``timezone``, ``preferred_channel``).
-    sms : SMS history (``customer_id``, ``occurred_at``, ``event_type``, ``message_type``); only
-        events at or before ``as_of`` are used.
+    sms : SMS history (``customer_id``, ``occurred_at``, ``event_type``, ``message_type``).
+        Sends and clicks count only at or before ``as_of``; consent events count whenever they
+        happened, each send being checked against the latest one at or before its own time.
     as_of : plan date; the plan's first slot is the next day.
     goals : goal keys (see :data:`~smsseg.activation.policy.GOAL_KEYS`).
     policy : rules (default :class:`ActivationPolicy()`).
     holdout : control share of each campaign, in ``[0, 1)``.
-    seed : seed of the holdout draw.
+    seed : seed of the campaign holdout draws (not of the sunset flow's sticky holdout, see
+        :mod:`smsseg.activation.holdout`).
     offers : offer categories per goal (``{"back_in_stock": ["shoes"]}``).
     catalogue_caps : weekly caps per segment from the segment catalogue.
+    known_until : end of the SMS history (its export time) when ``sms`` is only a slice of it;
+        default (and at least) its latest event. Bounds ``consent_checked_at``.
 
     Returns
     -------
@@ -201,19 +202,23 @@ def make_plan(
     cutoff = as_timestamp(as_of)
     # ids are strings in the data contract, even numeric ones: compare them as strings everywhere
     membership, customers, sms = (_str_ids(f) for f in (membership, customers, sms))
+    consent = consent_events(sms)
+    known = _known_until(sms, known_until)
     elig = customer_eligibility(customers, sms, cutoff).set_index("customer_id")
     sunset = sunset_state(membership, sms, cutoff, policy)
     caps = weekly_caps(
         membership, sms, cutoff, policy, resolve_segment_caps(policy, catalogue_caps)
     )
     cands, excluded, notes = _targets(membership, goals, sunset, policy, offers, cutoff)
+    if consent.empty:  # say it once per campaign rather than leave an unexplained empty plan
+        notes = {g: "; ".join(filter(None, [notes.get(g), NO_CONSENT_NOTE])) for g in goals}
 
     blocked, ok = _split_unsendable(cands, elig)
     history = recent_sends(
         sms, cutoff, max(7, policy.discount_cooldown_days) + 1, policy.all_discount_types
     )
-    sched, unsched = schedule(ok, elig["zones"], caps, history, cutoff, policy)
-    sends = _finish_sends(sched, elig, holdout, seed)
+    sched, unsched = schedule(ok, elig["zones"], caps, history, cutoff, policy, consent)
+    sends = _finish_sends(sched, elig, holdout, seed, policy, known)
     broken = {
         k: v
         for k, v in plan_violations(
@@ -223,16 +228,11 @@ def make_plan(
     }
     if broken:  # a bug in the scheduler, never a user error
         raise AssertionError(f"plan breaks rule(s) {sorted(broken)}: {broken}")
-    held = sends[sends["holdout"]].assign(
-        reason="holdout", detail="random control group of the campaign"
-    )
-    suppressed = pd.concat([blocked, excluded, unsched, held], ignore_index=True)
-    suppressed = suppressed[SUPPRESSED_COLUMNS].sort_values(
-        ["campaign_id", "reason", "customer_id"]
-    )
+    held = sends[sends["holdout"]].assign(reason="holdout", detail=HOLDOUT_DETAIL)
+    suppressed = _suppressed_rows([blocked, excluded, unsched, held])
     return Plan(
         sends=sends,
-        suppressed=suppressed.reset_index(drop=True),
+        suppressed=suppressed,
         suppression_list=_suppression_list(sunset),
         campaigns=_campaign_summary(goals, cutoff, cands, excluded, sends, suppressed, notes),
         phones=elig["phone_e164"],
@@ -240,7 +240,28 @@ def make_plan(
         goals=goals,
         holdout=holdout,
         seed=seed,
+        consent_known_until=known,
     )
+
+
+def _known_until(sms: pd.DataFrame, given: object | None) -> pd.Timestamp:
+    """The end of the SMS history: ``given`` but never before its latest event."""
+    latest = utc_naive(sms["occurred_at"]).max() if len(sms) else pd.NaT
+    if given is None:
+        return pd.Timestamp(latest)
+    given = as_timestamp(given, "known_until")
+    return given if pd.isna(latest) else max(given, pd.Timestamp(latest))
+
+
+def _suppressed_rows(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """:data:`SUPPRESSED_COLUMNS` of every stage's rejects; only the scheduler can tell a STOP
+    after ``as_of`` (``stop_after_as_of``), the others are False."""
+    rows = pd.concat(
+        [p.assign(stop_after_as_of=p.get("stop_after_as_of", False)) for p in parts],
+        ignore_index=True,
+    )
+    rows = rows[SUPPRESSED_COLUMNS].astype({"stop_after_as_of": bool})
+    return rows.sort_values(["campaign_id", "reason", "customer_id"]).reset_index(drop=True)
 
 
 def _str_ids(frame: pd.DataFrame) -> pd.DataFrame:
@@ -258,11 +279,21 @@ def _split_unsendable(cands: pd.DataFrame, elig: pd.DataFrame) -> tuple[pd.DataF
     return blocked.assign(detail=blocked["reason"].map(CUSTOMER_DETAILS)), cands[~bad]
 
 
-def _finish_sends(sched: pd.DataFrame, elig: pd.DataFrame, share: float, seed: int) -> pd.DataFrame:
+def consent_checked_at(send_at_utc: pd.Series, known: pd.Timestamp) -> pd.Series:
+    """The instant up to which each send's consent is known: the earlier of the send (tz-aware
+    UTC) and the end of the known SMS history (naive UTC; NaT: the send itself)."""
+    if pd.isna(known):
+        return send_at_utc
+    return send_at_utc.clip(upper=pd.Timestamp(known).tz_localize("UTC"))
+
+
+def _finish_sends(sched, elig, share, seed, policy, known) -> pd.DataFrame:
     """Scheduled candidates → plan rows: holdout draw, reference zone and local wall time."""
+    flow = (policy.sunset_message_type, policy.survey_message_type)
     sched = sched.assign(
-        holdout=assign_holdout(sched, share, seed),
+        holdout=draw_holdouts(sched, share, seed, flow),
         timezone=sched["customer_id"].map(elig["timezone"]).astype(object),
+        consent_checked_at=consent_checked_at(sched["send_at_utc"], known),
     )
     sched = sched.assign(send_at_local=local_times(sched["send_at_utc"], sched["timezone"]))
     sends = sched[PLAN_COLUMNS + ["discount", "day"]]
@@ -282,59 +313,21 @@ def _campaign_summary(goals, as_of, cands, excluded, sends, suppressed, notes) -
     for key in goals:
         cid = campaign_id_for(key, as_of)
         s = sends[sends["campaign_id"] == cid]
-        sup = suppressed[suppressed["campaign_id"] == cid]["reason"].value_counts()
+        mine = suppressed[suppressed["campaign_id"] == cid]
+        sup = mine["reason"].value_counts()
         rows.append({
             "campaign_id": cid, "goal": key,
             "targeted": int((cands["campaign_id"] == cid).sum() + (excluded["campaign_id"] == cid).sum()),
             "scheduled": len(s), "holdout": int(s["holdout"].sum()), "audience": int((~s["holdout"]).sum()),
             **{f"suppressed_{r}": int(sup.get(r, 0)) for r in REASONS if r != "holdout"},
+            # a subset of suppressed_no_consent: the sends a consent read as of as_of would miss
+            "suppressed_stop_after_as_of": int(mine["stop_after_as_of"].sum()),
             "first_send_utc": s["send_at_utc"].min() if len(s) else pd.NaT,
             "last_send_utc": s["send_at_utc"].max() if len(s) else pd.NaT,
             "message_types": ";".join(sorted(s["message_type"].unique())),
             "note": notes.get(key, ""),
         })  # fmt: skip
     return pd.DataFrame(rows)
-
-
-def drop_stopped(plan: Plan, sms: pd.DataFrame, now: object) -> Plan:
-    """The plan without the future sends of customers who sent STOP after it was made.
-
-    A STOP takes effect immediately: run this on the latest SMS history just before handing the
-    audiences to the platform. Sends after ``now`` to customers not opted in as of ``now`` move to
-    ``suppressed`` with reason ``no_consent``; the campaign counts follow.
-    """
-    cutoff = as_timestamp(now)
-    consent = consent_as_of(sms, cutoff).set_index("customer_id")["opted_in"]
-    opted = by_id(plan.sends["customer_id"], consent).astype("boolean").fillna(False)
-    future = plan.sends["send_at_utc"].dt.tz_localize(None) > cutoff
-    drop = (future & ~opted).to_numpy(dtype=bool)
-    if not drop.any():
-        return plan
-    gone = plan.sends[drop]
-    rows = gone.assign(reason="no_consent", detail=f"STOP after the plan was made (as of {cutoff})")
-    suppressed = plan.suppressed[
-        ~plan.suppressed.set_index(["customer_id", "campaign_id"]).index.isin(
-            gone.set_index(["customer_id", "campaign_id"]).index
-        )
-    ]  # a dropped holdout row leaves the holdout reason for no_consent
-    campaigns = plan.campaigns.set_index("campaign_id")
-    per = (
-        gone.groupby("campaign_id")["holdout"]
-        .agg(["size", "sum"])
-        .reindex(campaigns.index, fill_value=0)
-    )
-    campaigns = campaigns.assign(
-        scheduled=campaigns["scheduled"] - per["size"],
-        holdout=campaigns["holdout"] - per["sum"],
-        audience=campaigns["audience"] - (per["size"] - per["sum"]),
-        suppressed_no_consent=campaigns["suppressed_no_consent"] + per["size"],
-    ).reset_index()
-    return replace(
-        plan,
-        sends=plan.sends[~drop].reset_index(drop=True),
-        suppressed=pd.concat([suppressed, rows[SUPPRESSED_COLUMNS]], ignore_index=True),
-        campaigns=campaigns,
-    )
 
 
 def write_plan(plan: Plan, out: str | Path) -> dict[str, Path]:
@@ -344,7 +337,7 @@ def write_plan(plan: Plan, out: str | Path) -> dict[str, Path]:
     ``suppressed.csv``, ``suppression_list.csv``, ``campaigns.csv``, ``assignments.csv`` and
     ``plan.json`` (settings and counts; no phone numbers).
     """
-    out = Path(out)
+    out, known = Path(out), plan.consent_known_until
     with atomic_path(out) as tmp:
         (tmp / "audiences").mkdir(parents=True)
         plan.sends[PLAN_COLUMNS].to_parquet(tmp / "plan.parquet", index=False)
@@ -359,6 +352,8 @@ def write_plan(plan: Plan, out: str | Path) -> dict[str, Path]:
             "seed": plan.seed, "sends": len(plan.sends), "audience": int((~plan.sends["holdout"]).sum()),
             "suppressed_by_reason": plan.suppressed["reason"].value_counts().to_dict(),
             "sunset_suppressed": len(plan.suppression_list),
+            "suppressed_stop_after_as_of": int(plan.suppressed["stop_after_as_of"].sum()),
+            "consent_known_until": None if pd.isna(known) else known.isoformat(),
         }  # fmt: skip
         (tmp / "plan.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
     files = [

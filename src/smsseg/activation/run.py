@@ -18,7 +18,9 @@ from smsseg.activation.inputs import (
     load_policy,
     offers_from_data,
     read_membership,
+    require_sms,
     sms_for_plan,
+    sms_known_until,
 )
 from smsseg.activation.plan import Plan, make_plan, write_plan
 from smsseg.activation.policy import ActivationPolicy
@@ -38,8 +40,16 @@ def plan_for_dataset(
     """:func:`~smsseg.activation.plan.make_plan` on a loaded :class:`~smsseg.data.Dataset`.
 
     Offer categories come from the data (:func:`~smsseg.activation.inputs.offers_from_data`),
-    segment caps and the sunset survey setting from ``catalogue`` (when given).
+    segment caps and the sunset survey setting from ``catalogue`` (when given). Every consent
+    event of the ``sms`` table is read, whatever ``as_of``, and the table's latest event bounds
+    ``consent_checked_at``.
+
+    Raises
+    ------
+    SmssegError
+        The dataset has no ``sms`` table (no consent is known: nothing would be sendable).
     """
+    require_sms(data)
     policy, caps = apply_catalogue(policy or ActivationPolicy(), catalogue)
     cutoff = as_timestamp(as_of)
     return make_plan(
@@ -53,6 +63,7 @@ def plan_for_dataset(
         seed=seed,
         offers=offers_from_data(data, cutoff, policy),
         catalogue_caps=caps,
+        known_until=sms_known_until(data),
     )
 
 

@@ -10,7 +10,11 @@ scheduled on the first day of its campaign's window on which
 * counting the SMS history and the plan so far, the sends in the 24 hours and in the 7 days before
   the new one (half-open windows ``(t - w, t]``) stay within the daily and weekly caps, and a
   discount message has no other discount in the cool-down window;
-* it is not earlier than its ``not_before`` (the sunset survey's delay).
+* it is not earlier than its ``not_before`` (the sunset survey's delay);
+* the customer's latest consent event at or before that instant is an opt-in
+  (:func:`~smsseg.activation.consent.consent_at`): consent is checked at the send time, on every
+  consent event of the history, so a STOP received after ``as_of`` blocks the later messages
+  and a STOP after a message's instant does not block it.
 
 Because days are filled in time order, every new send is later than all the customer's earlier
 ones, so checking the windows that *end* at the new send checks every window that contains it.
@@ -23,7 +27,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from smsseg.activation.consent import as_timestamp, by_id
+from smsseg.activation.consent import as_timestamp, by_id, consent_at
 from smsseg.activation.policy import ActivationPolicy, is_holiday, parse_hhmm
 from smsseg.activation.zones import send_instant
 
@@ -37,6 +41,8 @@ BLOCK_REASONS = {
     "window": ("unknown_time_zone", "no instant inside quiet hours in every candidate zone"),
     "not_before": ("sunset", "sunset survey not due within the horizon"),
     "closed": ("capped", "campaign window closed before a free slot"),
+    "consent": ("no_consent", "not opted in at the send time (no opt-in yet, or a STOP before it)"),
+    "stopped": ("no_consent", "STOP received after as_of, before the send time"),
 }
 
 
@@ -83,7 +89,20 @@ def _counts(cand: pd.DataFrame, sends: pd.DataFrame, cooldown: pd.Timedelta) -> 
     )
 
 
-def _blocks(cand: pd.DataFrame, sends: pd.DataFrame, cutoff, policy: ActivationPolicy) -> pd.Series:
+def _consent_blocks(cand: pd.DataFrame, consent: pd.DataFrame | None, cutoff) -> list:
+    """``consent`` / ``stopped`` rules: not opted in at ``t`` (``stopped`` when a STOP received
+    after ``as_of`` decided it, the case a consent read as of ``as_of`` would miss)."""
+    if consent is None:
+        return []
+    c = consent_at(consent, cand[["customer_id", "t"]])
+    off = ~c["opted_in"].to_numpy() & cand["t"].notna().to_numpy()
+    late = off & (c["decided_at"] > cutoff).to_numpy()
+    return [("consent", off & ~late), ("stopped", late)]
+
+
+def _blocks(
+    cand: pd.DataFrame, sends: pd.DataFrame, cutoff, policy: ActivationPolicy, consent=None
+) -> pd.Series:
     """For each candidate with its time ``t``: ``""`` if it may be sent, else what blocks it."""
     n = _counts(cand, sends, pd.Timedelta(days=policy.discount_cooldown_days))
     blocked = pd.Series("", index=cand.index, dtype=object)
@@ -93,9 +112,11 @@ def _blocks(cand: pd.DataFrame, sends: pd.DataFrame, cutoff, policy: ActivationP
         ("weekly", (n["week"] + 1 > cand["weekly_cap"]).to_numpy()),
         ("daily", (n["day"] + 1 > policy.daily_cap).to_numpy()),
         ("not_before", (cand["not_before"].notna() & (cand["t"] < cand["not_before"])).to_numpy()),
+        *_consent_blocks(cand, consent, cutoff),
         ("window", no_time),
     ]
-    for name, hit in rules:  # the last matching rule is reported: window, not_before, daily, ...
+    # the last matching rule is reported: window, consent, not_before, daily, ...
+    for name, hit in rules:
         blocked = blocked.mask(hit, name)
     return blocked
 
@@ -149,6 +170,7 @@ def schedule(
     history: pd.DataFrame,
     as_of: object,
     policy: ActivationPolicy,
+    consent: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Assign send times to candidates (sendable customers only).
 
@@ -160,11 +182,14 @@ def schedule(
     weekly_cap : weekly cap by ``customer_id``.
     history : recent sends: ``customer_id``, ``sent_at`` (naive UTC), ``discount``.
     as_of, policy : cut-off and rules.
+    consent : consent events (:func:`~smsseg.activation.consent.consent_events`), checked at
+        each candidate's send time; ``None`` skips the check (callers that filtered already).
 
     Returns
     -------
     (scheduled, unscheduled) : scheduled candidates with ``send_at_utc`` (tz-aware UTC) and
-    ``day``; unscheduled ones with ``reason`` and ``detail``.
+    ``day``; unscheduled ones with ``reason``, ``detail`` and ``stop_after_as_of`` (the last
+    attempt was blocked by a STOP received after ``as_of``).
 
     Notes
     -----
@@ -182,12 +207,12 @@ def schedule(
             continue
         utc = _instants(cand, day, policy)
         cand = cand.assign(t=utc.dt.tz_localize(None))
-        blocked = _blocks(cand, sends, cutoff, policy)
+        blocked = _blocks(cand, sends, cutoff, policy, consent)
         later = _later_same_day(cand[(blocked == "daily").to_numpy()], sends, day, policy)
         if len(later):  # a later hour of the same day may satisfy the rolling daily cap
             cand.loc[later.index, "t"] = later["t"]
             utc[later.index] = later["utc"]
-            blocked[later.index] = _blocks(cand.loc[later.index], sends, cutoff, policy)
+            blocked[later.index] = _blocks(cand.loc[later.index], sends, cutoff, policy, consent)
         allowed = cand[(blocked == "").to_numpy()].sort_values(["customer_id", "rank"])
         chosen = allowed.drop_duplicates("customer_id")
         blocked[allowed.index.difference(chosen.index)] = "slot"
@@ -201,7 +226,11 @@ def schedule(
     )
     scheduled = pd.concat(done, ignore_index=True) if done else empty
     why = pending["blocked"].map(BLOCK_REASONS)
-    unscheduled = pending.assign(reason=why.map(lambda r: r[0]), detail=why.map(lambda r: r[1]))
+    unscheduled = pending.assign(
+        reason=why.map(lambda r: r[0]),
+        detail=why.map(lambda r: r[1]),
+        stop_after_as_of=pending["blocked"] == "stopped",
+    )
     extra = ["t", "zones", "weekly_cap", "rank", "send_time", "last_day"]
     return (
         scheduled.drop(columns=extra + ["blocked"], errors="ignore"),
