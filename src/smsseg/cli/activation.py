@@ -33,6 +33,12 @@ def print_campaigns(campaigns: pd.DataFrame, suppressed: pd.DataFrame) -> None:
     console.print(table)
     for row in campaigns[campaigns["note"].astype(str) != ""].itertuples(index=False):
         console.print(f"[yellow]note[/] {row.campaign_id}: {row.note}")
+    late = int(campaigns.get("suppressed_stop_after_as_of", pd.Series(dtype=int)).sum())
+    if late:
+        console.print(
+            f"[yellow]note[/] {late:,} planned messages not sent: a STOP received after the "
+            "as-of date, before their send time"
+        )
     reasons = Table(title="Not sent, by reason (customer x campaign)")
     reasons.add_column("reason")
     reasons.add_column("rows", justify="right")
