@@ -71,7 +71,7 @@ def test_same_seed_gives_identical_files_via_function_and_cli(small, tmp_path):
         app, ["generate", "--out", str(out), "--customers", "5000", "--seed", "7"]
     )
     assert result.exit_code == 0, result.output
-    assert len(digests(small)) == 10
+    assert len(digests(small)) == 11
     assert digests(out) == digests(small)
 
 

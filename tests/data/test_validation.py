@@ -43,6 +43,7 @@ def valid_tables() -> dict[str, pd.DataFrame]:
             "discount_amount": [0.0, 5.0, 0.0],
             "promo_code": [None, "SPRING10", None],
             "status": ["completed", "completed", "returned"],
+            "returned_at": [None, None, "2024-03-04 09:00"],
         }
     )
     order_items = pd.DataFrame(
@@ -82,6 +83,16 @@ def valid_tables() -> dict[str, pd.DataFrame]:
             "points_expire_at": ["2031-01-01"],
         }
     )
+    loyalty_events = pd.DataFrame(
+        {
+            "customer_id": ["c1", "c1", "c1", "c1"],
+            "occurred_at": ["2024-01-06", "2024-01-06", "2024-02-05 11:00", "2024-02-06"],
+            "kind": ["tier_change", "earn", "earn", "redeem"],
+            "points": [None, 50.0, 20.0, -10.0],
+            "tier": ["Bronze", None, None, None],
+            "expires_at": [None, "2031-01-01", "2031-04-01", None],
+        }
+    )
     products = pd.DataFrame(
         {
             "product_id": ["p1", "p2"],
@@ -115,6 +126,7 @@ def valid_tables() -> dict[str, pd.DataFrame]:
         events=events,
         sms=sms,
         loyalty=loyalty,
+        loyalty_events=loyalty_events,
         products=products,
         promotions=promotions,
         assignments=assignments,
@@ -330,6 +342,55 @@ CORRUPTIONS = [
         "quantity",
         "min_value",
     ),
+    (
+        "returned-before-ordered",
+        set_cell("orders", "returned_at", 2, "2024-02-01"),
+        "orders.csv",
+        "returned_at",
+        "returned_after_ordered",
+    ),
+    (
+        "unknown-ledger-kind",
+        set_cell("loyalty_events", "kind", 1, "gift"),
+        "loyalty_events.csv",
+        "kind",
+        "allowed_values",
+    ),
+    (
+        "redeem-with-positive-points",
+        set_cell("loyalty_events", "points", 3, 10.0),
+        "loyalty_events.csv",
+        "points",
+        "points_sign",
+    ),
+    (
+        "earn-without-points",
+        set_cell("loyalty_events", "points", 1, None),
+        "loyalty_events.csv",
+        "points",
+        "points_given",
+    ),
+    (
+        "tier-change-without-tier",
+        set_cell("loyalty_events", "tier", 0, None),
+        "loyalty_events.csv",
+        "tier",
+        "tier_given",
+    ),
+    (
+        "ledger-of-unknown-customer",
+        set_cell("loyalty_events", "customer_id", 2, "c9"),
+        "loyalty_events.csv",
+        "customer_id",
+        "foreign_key",
+    ),
+    (
+        "ledger-entry-in-the-future",
+        set_cell("loyalty_events", "occurred_at", 2, "2999-01-01"),
+        "loyalty_events.csv",
+        "occurred_at",
+        "not_in_future",
+    ),
 ]
 
 
@@ -524,5 +585,5 @@ def test_typed_parquet_breaking_a_rule_is_caught_too(
 def test_typed_parquet_directory_passes_and_reads_the_same(tmp_path: Path) -> None:
     typed = load(write_typed_dir(tmp_path / "typed", valid_tables()))
     text = load(write_dir(tmp_path / "text", valid_tables()))
-    for table in ("customers", "orders", "events", "sms", "loyalty"):
+    for table in ("customers", "orders", "events", "sms", "loyalty", "loyalty_events"):
         assert typed.frame(table).equals(text.frame(table)), table

@@ -1,8 +1,16 @@
 """A hand-built dataset whose features can be worked out with pen and paper.
 
 The cut-off is AS_OF = 2025-07-01 00:00 UTC. Rows after it (an order of 999, a hat restock, an
-opt-in, a loyalty enrolment, a customer created later) are planted so that any leak shows up.
-The expected values in test_families.py are derived in comments there.
+opt-in, a loyalty enrolment, ledger entries, a customer created later) are planted so that any
+leak shows up. The expected values in test_families.py are derived in comments there.
+
+The loyalty ledger agrees with the loyalty snapshot at the cut-off (the ledger is what the
+features read; the snapshot, taken at the export time 2025-08-02, is later than the cut-off):
+
+- C: earn 200 expiring 2025-07-20, +400 bonus that never expires, redeem 100 → balance 500;
+  the 100 redeemed came out of the expiring 200, so 100 expire on 2025-07-20 (19 days ahead).
+- E: earn 40 expiring 2025-04-01 (expired, -40), earn 10 expiring 2025-09-01, +40 bonus →
+  balance 50, nothing expiring within 30 days, the next expiry in 62 days.
 """
 
 from __future__ import annotations
@@ -67,11 +75,12 @@ def hand_tables() -> dict[str, pd.DataFrame]:
             ("o5", "A", "2025-08-01 10:00", 999.0, 0.0, None, "completed"),  # future
             ("o6", "C", "2024-07-01 12:00", 80.0, 20.0, None, "completed"),
             ("o7", "E", "2024-03-01 00:00", 40.0, 0.0, None, "completed"),
-            ("o8", "E", "2025-06-30 00:00", 60.0, 0.0, None, "returned"),
+            ("o8", "E", "2025-06-30 00:00", 60.0, 0.0, None, "returned"),  # returned at 20:00
             ("o9", "D", "2025-08-02 00:00", 30.0, 0.0, None, "completed"),  # future
             ("o10", "B", "2025-07-20 00:00", 45.0, 5.0, "JULY", "completed"),  # future
         ],
     )
+    orders["returned_at"] = orders["order_id"].map({"o8": "2025-06-30 20:00"})
     order_items = _frame(
         "order_id product_id category quantity unit_price",
         [
@@ -130,6 +139,26 @@ def hand_tables() -> dict[str, pd.DataFrame]:
             ("E", "2024-02-01", "Silver", 50.0, 10.0, "2025-09-01"),
         ],
     )
+    loyalty_events = _frame(
+        "customer_id occurred_at kind points tier expires_at",
+        [
+            ("C", "2024-06-02", "tier_change", None, "Bronze", None),
+            ("C", "2024-07-01 12:00", "earn", 200.0, None, "2025-07-20"),
+            ("C", "2024-08-01", "adjust", 400.0, None, None),
+            ("C", "2024-09-01", "tier_change", None, "Gold", None),
+            ("C", "2025-01-10", "redeem", -100.0, None, None),
+            ("C", "2025-07-20", "expire", -100.0, None, None),  # future
+            ("C", "2025-08-01", "tier_change", None, "Platinum", None),  # future
+            ("E", "2024-02-01", "tier_change", None, "Bronze", None),
+            ("E", "2024-03-01", "earn", 40.0, None, "2025-04-01"),
+            ("E", "2024-06-01", "tier_change", None, "Silver", None),
+            ("E", "2024-09-01", "earn", 10.0, None, "2025-09-01"),
+            ("E", "2025-04-01", "expire", -40.0, None, None),
+            ("E", "2025-05-01", "adjust", 40.0, None, None),
+            ("A", "2025-08-01", "tier_change", None, "Silver", None),  # future
+            ("A", "2025-08-01 10:00", "earn", 10.0, None, "2026-10-01"),  # future
+        ],
+    )
     products = _frame(
         "product_id category in_stock restocked_at",
         [
@@ -155,6 +184,7 @@ def hand_tables() -> dict[str, pd.DataFrame]:
         "events": events,
         "sms": sms,
         "loyalty": loyalty,
+        "loyalty_events": loyalty_events,
         "products": products,
         "promotions": promotions,
     }

@@ -6,9 +6,16 @@ import numpy as np
 import pandas as pd
 from hypothesis import strategies as st
 
-from smsseg.data.contract import EVENT_TYPES, SMS_EVENT_TYPES
+from smsseg.data.contract import (
+    EVENT_TYPES,
+    EXPORT_TIME_COLUMNS,
+    LOYALTY_EVENT_KINDS,
+    SMS_EVENT_TYPES,
+    TABLES,
+)
 
 START = pd.Timestamp("2024-01-01")
+TIERS = ("Bronze", "Silver", "Gold")
 CATEGORIES = ("shoes", "bags", "hats", "socks", "coats")
 PRODUCTS = tuple(f"p{i}" for i in range(8))
 
@@ -17,10 +24,49 @@ def _stamp(minutes) -> pd.Series:
     return START + pd.to_timedelta(np.asarray(minutes, dtype="int64"), unit="min")
 
 
+def _returned_minute(order) -> float:
+    """When a returned order was returned: hours to weeks later; NaN (unknown) for one in two.
+
+    A function of the order's own draws, so hypothesis shrinks it with the order.
+    """
+    if order[5] % 8 == 7:
+        return np.nan
+    return order[1] + 60 * (1 + (7 * order[1] + int(order[2])) % 700)
+
+
+def _ledger_frame(ledger, cid) -> pd.DataFrame:
+    """``loyalty_events`` from (customer, minute, kind, points, tier, expiry minutes) tuples.
+
+    Points get the sign their kind asks for (an adjustment keeps the drawn sign); only earned
+    points expire, and only when an expiry is drawn.
+    """
+    kinds = [LOYALTY_EVENT_KINDS[e[2] % len(LOYALTY_EVENT_KINDS)] for e in ledger]
+    sign = {"earn": 1.0, "redeem": -1.0, "expire": -1.0, "adjust": 1.0}
+    rows = list(zip(kinds, ledger, strict=True))
+    points = [None if k == "tier_change" else sign[k] * float(e[3]) for k, e in rows]
+    expires = [e[1] + e[5] if k == "earn" and e[5] is not None else np.nan for k, e in rows]
+    tiers = [TIERS[e[4] % 3] if k == "tier_change" else None for k, e in rows]
+    return pd.DataFrame(
+        {
+            "customer_id": [cid[e[0] % len(cid)] for e in ledger],
+            "occurred_at": _stamp([e[1] for e in ledger]),
+            "kind": kinds,
+            "points": points,
+            "tier": tiers,
+            "expires_at": START + pd.to_timedelta(np.asarray(expires, dtype=float), unit="min"),
+        },
+        columns=["customer_id", "occurred_at", "kind", "points", "tier", "expires_at"],
+    )
+
+
 def tables_from_rows(
-    customers, orders, items, events, sms, loyalty, restocks, promos
+    customers, orders, items, events, sms, loyalty, restocks, promos, ledger=()
 ) -> dict[str, pd.DataFrame]:
-    """Contract tables from plain tuples of (customer index, minute offset, ...)."""
+    """Contract tables from plain tuples of (customer index, minute offset, ...).
+
+    ``ledger`` holds (customer, minute, kind, points, tier, expiry offset or None) tuples for
+    ``loyalty_events``; without any, the table is left out.
+    """
     cid = [f"c{i:03d}" for i in range(len(customers))]
     out = {
         "customers": pd.DataFrame(
@@ -49,6 +95,14 @@ def tables_from_rows(
                 "status": [
                     ("completed", "completed", "cancelled", "returned")[o[5] % 4] for o in orders
                 ],
+                "returned_at": START
+                + pd.to_timedelta(
+                    np.array(
+                        [_returned_minute(o) if o[5] % 4 == 3 else np.nan for o in orders],
+                        dtype=float,
+                    ),
+                    unit="min",
+                ),
             },
             columns=[
                 "order_id",
@@ -58,6 +112,7 @@ def tables_from_rows(
                 "discount_amount",
                 "promo_code",
                 "status",
+                "returned_at",
             ],
         ),
     }
@@ -110,6 +165,8 @@ def tables_from_rows(
             "points_expire_at",
         ],
     )
+    if ledger:
+        out["loyalty_events"] = _ledger_frame(ledger, cid)
     out["products"] = pd.DataFrame(
         {
             "product_id": list(PRODUCTS),
@@ -182,7 +239,21 @@ def random_tables(seed: int, n_customers: int = 60, days: int = 500) -> dict[str
     )
     restocks = list(ints(6, span))
     promos = list(zip(ints(5, span), 1440 + ints(5, 20_000), strict=True))
-    return tables_from_rows(customers, orders, items, events, sms, loyalty, restocks, promos)
+    n_ledger = 3 * n_customers
+    ledger = list(
+        zip(
+            ints(n_ledger, n_customers),
+            ints(n_ledger, span),
+            ints(n_ledger, len(LOYALTY_EVENT_KINDS)),
+            1 + ints(n_ledger, 300),
+            ints(n_ledger, 3),
+            [None if x < 100_000 else int(x) for x in ints(n_ledger, 600_000)],
+            strict=True,
+        )
+    )
+    return tables_from_rows(
+        customers, orders, items, events, sms, loyalty, restocks, promos, ledger
+    )
 
 
 @st.composite
@@ -213,37 +284,67 @@ def histories(draw, days: int = 120):
     )
     restocks = draw(st.lists(minute, max_size=4))
     promos = draw(st.lists(st.tuples(minute, st.integers(60, 20_000)), max_size=3))
+    ledger = draw(
+        st.lists(
+            st.tuples(
+                small,
+                minute,
+                small,
+                st.integers(0, 300),
+                small,
+                st.one_of(st.none(), st.integers(0, 2 * span)),
+            ),
+            max_size=10,
+        )
+    )
     as_of = START + pd.Timedelta(minutes=min(customers) + draw(st.integers(0, span)))
-    tables = tables_from_rows(customers, orders, items, events, sms, loyalty, restocks, promos)
+    tables = tables_from_rows(
+        customers, orders, items, events, sms, loyalty, restocks, promos, ledger
+    )
     return tables, as_of
+
+
+def export_time(tables: dict[str, pd.DataFrame]) -> pd.Timestamp:
+    """The directory's export time, as the contract defines it: its latest non-future timestamp."""
+    latest = [
+        pd.to_datetime(tables[name][column], format="ISO8601").max()
+        for name, column in EXPORT_TIME_COLUMNS
+        if name in tables and column in tables[name]
+    ]
+    return max((t for t in latest if pd.notna(t)), default=pd.NaT)
 
 
 def truncate(tables: dict[str, pd.DataFrame], as_of) -> dict[str, pd.DataFrame]:
     """The data as it stood at ``as_of``: every row dated after it is dropped.
 
-    Snapshot columns without history are kept as recorded (a loyalty member enrolled by
-    ``as_of`` keeps today's tier and balance; orders keep today's status), and a product
-    restocked after ``as_of`` stays in the catalogue with its restock date unknown.
+    Later facts about kept rows are undone: an order returned after ``as_of`` is completed with
+    no return date, a product restocked after ``as_of`` stays in the catalogue with its restock
+    date unknown. Snapshot columns (loyalty tier and points, ``in_stock``) have no history to
+    undo: they keep their values and are dated by ``snapshot_at``, set to the full data's export
+    time when missing (the time they describe; the truncated copy's own latest timestamp would
+    claim them for ``as_of``). Profiles and order statuses without a return date are kept as
+    recorded.
     """
     as_of = pd.Timestamp(as_of)
     when = lambda frame, col: pd.to_datetime(frame[col], format="ISO8601")  # noqa: E731
+    exported = export_time(tables)
     out = {}
     for name, frame in tables.items():
-        column = {
-            "customers": "created_at",
-            "orders": "ordered_at",
-            "events": "occurred_at",
-            "sms": "occurred_at",
-            "loyalty": "enrolled_at",
-            "promotions": "starts_at",
-            "assignments": "assigned_at",
-        }.get(name)
+        column = TABLES[name].time_column
         out[name] = frame[(when(frame, column) <= as_of).to_numpy()] if column else frame
+        if TABLES[name].snapshot_columns and "snapshot_at" not in frame:
+            out[name] = out[name].assign(snapshot_at=exported)
     kept = set(out["orders"]["order_id"])
     if "order_items" in tables:
         out["order_items"] = tables["order_items"][tables["order_items"]["order_id"].isin(kept)]
+    if "returned_at" in out["orders"]:
+        orders = out["orders"].copy()
+        later = (when(orders, "returned_at") > as_of).to_numpy()
+        orders.loc[later, "status"] = "completed"
+        orders["returned_at"] = when(orders, "returned_at").mask(later)
+        out["orders"] = orders
     if "products" in tables:
-        products = tables["products"].copy()
+        products = out["products"].copy()
         later = (when(products, "restocked_at") > as_of).to_numpy()
         products["restocked_at"] = when(products, "restocked_at").mask(later)
         out["products"] = products

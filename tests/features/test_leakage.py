@@ -1,8 +1,11 @@
 """No leakage: features on the full data equal, cell for cell, features on the data cut at as_of.
 
 Truncation (tests/features/histories.py::truncate) drops every row dated after the cut-off in
-every table; snapshot columns without history (loyalty tier and balance, order status,
-products) are kept as recorded, as the docs explain.
+every table (the loyalty ledger too) and undoes later facts about the rows it keeps (a return
+after the cut-off, a later restock). Snapshot columns without history (loyalty tier and points,
+``in_stock``) keep their values, dated by the export time of the full data, so a feature that
+read them before that time would differ. The converse is tested too: appending future returns
+and ledger entries to the data changes no feature as of an earlier cut-off.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 
 from smsseg.data import load_frames
 from smsseg.features import build_features
-from tests.features.hand import hand_tables
+from tests.features.hand import AS_OF, hand_tables
 from tests.features.histories import histories, random_tables, truncate
 
 
@@ -72,8 +75,43 @@ def test_btyd_columns_are_fitted_on_as_of_history(rich_tables):
 def test_truncation_is_not_a_no_op(rich_tables):
     """Guard: the test data really holds rows after the cut-offs, so the tests above can fail."""
     cut = truncate(rich_tables, "2025-01-01")
-    for name in ("orders", "events", "sms", "order_items"):
+    for name in ("orders", "events", "sms", "order_items", "loyalty_events"):
         assert len(cut[name]) < len(rich_tables[name]), name
+    # orders returned after the cut-off are completed in the copy, and the ledger counts
+    kept = rich_tables["orders"].set_index("order_id").loc[cut["orders"]["order_id"]]
+    undone = (kept["status"] == "returned").to_numpy() & (cut["orders"]["status"] == "completed")
+    assert undone.sum() > 0
+    full = features(rich_tables, "2025-01-01", top_k=3, btyd=False)
+    assert full["points_balance"].notna().sum() > 10
+
+
+def test_future_returns_and_ledger_entries_change_nothing():
+    tables = hand_tables()
+    before = features(tables, AS_OF, top_k=2, btyd=False)
+    later = pd.Timestamp(AS_OF) + pd.Timedelta(hours=1)
+    orders = tables["orders"].copy()
+    placed = pd.to_datetime(orders["ordered_at"]) <= pd.Timestamp(AS_OF)
+    orders.loc[placed & (orders["status"] == "completed"), ["status", "returned_at"]] = [
+        "returned",
+        str(later),
+    ]
+    tables["orders"] = orders
+    future = pd.DataFrame(
+        [
+            (c, str(later), kind, points, tier, expires)
+            for c in tables["customers"]["customer_id"]
+            for kind, points, tier, expires in (
+                ("earn", 500.0, None, "2025-07-15"),
+                ("redeem", -20.0, None, None),
+                ("tier_change", None, "Platinum", None),
+            )
+        ],
+        columns=tables["loyalty_events"].columns,
+    )
+    tables["loyalty_events"] = pd.concat([tables["loyalty_events"], future], ignore_index=True)
+    after = features(tables, AS_OF, top_k=2, btyd=False)
+    assert_same(before, after)
+    assert features(tables, later, top_k=2, btyd=False)["frequency"].sum() == 0  # guard
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -12,7 +12,7 @@ from smsseg.data import load_frames
 from smsseg.features import btyd, build_features
 from smsseg.features._query import make_context
 from smsseg.features.lifetime import btyd_summary
-from tests.features.histories import random_tables
+from tests.features.histories import random_tables, truncate
 
 AS_OF = "2025-03-01 12:00"
 
@@ -28,7 +28,8 @@ def data(tables):
 
 
 def reference_summary(tables) -> pd.DataFrame:
-    orders = pd.DataFrame(tables["orders"])
+    # the orders as they stood at AS_OF: one returned later was a completed order then
+    orders = pd.DataFrame(truncate(tables, AS_OF)["orders"])
     orders = orders[orders["status"] == "completed"]
     customers = tables["customers"][["customer_id", "created_at"]]
     return btyd.rfm_summary(

@@ -3,10 +3,18 @@
 Every table of a data directory is described by a :class:`TableSpec`; validation
 (:mod:`smsseg.data.validation`), loading (:mod:`smsseg.data.load`), the simulator and
 ``docs/data-contract.md`` all follow from these declarations.
+
+Point in time: every row is dated by its table's time column, except *snapshot* columns, which
+describe the moment the data was exported (a loyalty balance, a stock flag). Those are dated by
+the table's ``snapshot_at`` column or, without one, by the directory's export time: the latest
+timestamp it holds (:data:`EXPORT_TIME_COLUMNS`). Why the latest timestamp and not the file's
+modification time: it depends on the data only, so a copy of the directory, a Parquet rewrite or
+an in-memory frame give the same answer.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -63,6 +71,29 @@ class ForeignKey:
 
 
 @dataclass(frozen=True)
+class RowRule:
+    """A rule over several columns of one row, checked by validation.
+
+    Parameters
+    ----------
+    name : the rule's name in error messages (``ends_after_start``).
+    column : the column blamed in the message.
+    violated : SQL that is true on a *bad* row; ``{column}`` placeholders stand for the typed
+        columns (a column the file lacks reads as NULL).
+    message : what is wrong, for the message.
+    """
+
+    name: str
+    column: str
+    violated: str
+    message: str
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(re.findall(r"\{(\w+)\}", self.violated)))
+
+
+@dataclass(frozen=True)
 class TableSpec:
     """One table of a data directory (``<name>.parquet`` or ``<name>.csv``)."""
 
@@ -74,6 +105,9 @@ class TableSpec:
     foreign_keys: tuple[ForeignKey, ...] = field(default_factory=tuple)
     #: the column that dates a row, used for point-in-time truncation
     time_column: str | None = None
+    #: columns that describe the export time, not the row's time (see the module docstring)
+    snapshot_columns: tuple[str, ...] = ()
+    rules: tuple[RowRule, ...] = ()
 
     def column(self, name: str) -> Column:
         for col in self.columns:
@@ -103,6 +137,7 @@ EVENT_TYPES = (
 SMS_EVENT_TYPES = ("opt_in", "opt_out", "sent", "delivered", "clicked", "failed")
 CHANNELS = ("sms", "email")
 PROMOTION_KINDS = ("sale", "flash_sale", "seasonal", "clearance")
+LOYALTY_EVENT_KINDS = ("earn", "redeem", "expire", "adjust", "tier_change")
 
 CUSTOMERS = TableSpec(
     name="customers",
@@ -171,6 +206,20 @@ ORDERS = TableSpec(
         Column(
             "status", "string", "Order status; missing means completed.", allowed=ORDER_STATUSES
         ),
+        Column(
+            "returned_at",
+            "timestamp",
+            "When a 'returned' order was returned; before that it counts as completed (read "
+            "only on returned orders).",
+        ),
+    ),
+    rules=(
+        RowRule(
+            "returned_after_ordered",
+            "returned_at",
+            "{returned_at} < {ordered_at}",
+            "order returned before it was placed",
+        ),
     ),
 )
 
@@ -228,33 +277,102 @@ SMS = TableSpec(
 
 LOYALTY = TableSpec(
     name="loyalty",
-    description="Loyalty programme membership, one row per member (current state).",
+    description=(
+        "Loyalty programme membership, one row per member: the enrolment, and the programme "
+        "state (tier, balance, expiring points) at snapshot_at, without history."
+    ),
     key=("customer_id",),
     time_column="enrolled_at",
+    snapshot_columns=("tier", "points_balance", "points_expiring", "points_expire_at"),
     foreign_keys=(ForeignKey("customer_id", "customers", "customer_id"),),
     columns=(
         Column("customer_id", "string", "Member.", required=True),
         Column(
             "enrolled_at", "timestamp", "When the customer joined the programme.", required=True
         ),
-        Column("tier", "string", "Programme tier (e.g. Bronze, Silver, Gold)."),
-        Column("points_balance", "float", "Points balance.", min_value=0.0),
+        Column("tier", "string", "Programme tier at snapshot_at (e.g. Bronze, Silver, Gold)."),
+        Column("points_balance", "float", "Points balance at snapshot_at.", min_value=0.0),
         Column(
             "points_expiring", "float", "Points that expire at points_expire_at.", min_value=0.0
         ),
         Column("points_expire_at", "timestamp", "When points_expiring expire.", allow_future=True),
+        Column(
+            "snapshot_at",
+            "timestamp",
+            "When tier and points were read; missing: the directory's export time.",
+        ),
+    ),
+)
+
+LOYALTY_EVENTS = TableSpec(
+    name="loyalty_events",
+    description=(
+        "Loyalty points ledger: every change to a member's points and tier, from which the "
+        "programme state is derived as of any date."
+    ),
+    time_column="occurred_at",
+    foreign_keys=(ForeignKey("customer_id", "customers", "customer_id"),),
+    columns=(
+        Column("customer_id", "string", "Member.", required=True),
+        Column("occurred_at", "timestamp", "When the change happened.", required=True),
+        Column(
+            "kind",
+            "string",
+            "earn / redeem / expire / adjust (points) or tier_change (tier).",
+            required=True,
+            allowed=LOYALTY_EVENT_KINDS,
+        ),
+        Column(
+            "points",
+            "float",
+            "Signed change to the balance: > 0 earned, < 0 redeemed or expired, either sign for "
+            "an adjustment; empty on a tier_change.",
+        ),
+        Column("tier", "string", "The new tier of a tier_change."),
+        Column(
+            "expires_at",
+            "timestamp",
+            "When points credited by this row expire (empty: never).",
+            allow_future=True,
+        ),
+    ),
+    rules=(
+        RowRule(
+            "points_sign",
+            "points",
+            "({kind} = 'earn' AND {points} < 0) OR ({kind} IN ('redeem', 'expire') AND {points} > 0)",
+            "points have the wrong sign for the kind (earn >= 0; redeem, expire <= 0)",
+        ),
+        RowRule(
+            "points_given",
+            "points",
+            "{kind} IN ('earn', 'redeem', 'expire', 'adjust') AND {points} IS NULL",
+            "an earn, redeem, expire or adjust row has no points",
+        ),
+        RowRule(
+            "tier_given",
+            "tier",
+            "{kind} = 'tier_change' AND {tier} IS NULL",
+            "a tier_change row has no tier",
+        ),
     ),
 )
 
 PRODUCTS = TableSpec(
     name="products",
-    description="Product catalogue with stock state.",
+    description="Product catalogue with the stock state at snapshot_at (no history).",
     key=("product_id",),
+    snapshot_columns=("in_stock",),
     columns=(
         Column("product_id", "string", "Product identifier.", required=True),
         Column("category", "string", "Product category."),
-        Column("in_stock", "bool", "Whether the product is in stock now."),
+        Column("in_stock", "bool", "Whether the product was in stock at snapshot_at."),
         Column("restocked_at", "timestamp", "When the product last came back in stock."),
+        Column(
+            "snapshot_at",
+            "timestamp",
+            "When in_stock was read; missing: the directory's export time.",
+        ),
     ),
 )
 
@@ -279,6 +397,14 @@ PROMOTIONS = TableSpec(
         ),
         Column(
             "category", "string", "Category the promotion is limited to; empty means site-wide."
+        ),
+    ),
+    rules=(
+        RowRule(
+            "ends_after_start",
+            "ends_at",
+            "{ends_at} < {starts_at}",
+            "promotion ends before it starts",
         ),
     ),
 )
@@ -312,6 +438,7 @@ TABLES: dict[str, TableSpec] = {
         EVENTS,
         SMS,
         LOYALTY,
+        LOYALTY_EVENTS,
         PRODUCTS,
         PROMOTIONS,
         ASSIGNMENTS,
@@ -319,6 +446,27 @@ TABLES: dict[str, TableSpec] = {
 }
 
 FILE_SUFFIXES = (".parquet", ".csv")
+
+#: (table, column) of every timestamp that cannot lie in the future: the latest value among them
+#: is the directory's export time, which dates snapshot columns without a ``snapshot_at``.
+EXPORT_TIME_COLUMNS: tuple[tuple[str, str], ...] = tuple(
+    (spec.name, col.name)
+    for spec in TABLES.values()
+    for col in spec.columns
+    if col.kind == "timestamp" and not col.allow_future
+)
+
+
+def export_time_sql() -> str:
+    """SQL (a scalar subquery over the loaded views) for the directory's export time.
+
+    The latest value of :data:`EXPORT_TIME_COLUMNS` over every table; NULL for empty data. A
+    table or column the directory lacks is an empty view or a NULL column, so it adds nothing.
+    """
+    latest = " UNION ALL ".join(
+        f"SELECT MAX({column}) AS latest FROM {table}" for table, column in EXPORT_TIME_COLUMNS
+    )
+    return f"(SELECT MAX(latest) FROM ({latest}) AS latest_per_column)"
 
 
 def contract_markdown() -> str:
@@ -332,6 +480,11 @@ def contract_markdown() -> str:
             lines.append(f"Key: `{', '.join(spec.key)}` (no duplicates).  ")
         for fk in spec.foreign_keys:
             lines.append(f"`{fk.column}` must exist in `{fk.ref_table}.{fk.ref_column}`.  ")
+        for rule in spec.rules:
+            lines.append(f"Rule `{rule.name}`: an error when {rule.message}.  ")
+        if spec.snapshot_columns:
+            names = ", ".join(f"`{c}`" for c in spec.snapshot_columns)
+            lines.append(f"Snapshot columns (dated by `snapshot_at`): {names}.  ")
         lines.append("")
         lines.append("| column | type | required | rule | meaning |")
         lines.append("|---|---|---|---|---|")

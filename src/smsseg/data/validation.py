@@ -254,23 +254,34 @@ def validate_table(
     w_phone, e_tz, w_country = _value_format_problems(con, spec, source, label, present)
     warnings += w_phone + w_country
     errors += e_tz
-    if spec.name == "promotions" and not bad_columns & {"starts_at", "ends_at"}:
-        ends, starts = (view_expr(spec.column(c), types[c]) for c in ("ends_at", "starts_at"))
-        cond = f"{ends} < {starts}"
-        count = con.execute(f"SELECT COUNT(*) FROM {source} WHERE {cond}").fetchall()[0][0]
-        if count:
-            examples = _examples(con, source, spec, "ends_at", cond)
-            errors.append(
-                Problem(
-                    label,
-                    "ends_at",
-                    "ends_after_start",
-                    "promotion ends before it starts",
-                    count,
-                    examples,
-                )
-            )
+    errors += _row_rule_problems(con, spec, source, label, types, bad_columns)
     return errors, warnings, n_rows
+
+
+def _row_rule_problems(con, spec, source, label, types, bad_columns) -> list[Problem]:
+    """The table's :class:`~smsseg.data.contract.RowRule` checks, one count for all of them.
+
+    A rule over a column that already failed (unparseable, missing while required) is skipped:
+    its error says enough. An absent optional column reads as NULL, as in the views: a ledger
+    without a ``points`` column has earn rows without points, which is an error.
+    """
+    rules = [r for r in spec.rules if not bad_columns & set(r.columns)]
+    if not rules:
+        return []
+    conds = []
+    for rule in rules:
+        typed = {c: view_expr(spec.column(c), types.get(c)) for c in rule.columns}
+        conds.append("(" + rule.violated.format(**typed) + ")")
+    counts = con.execute(
+        "SELECT " + ", ".join(f"count_if({c})" for c in conds) + f" FROM {source}"
+    ).fetchall()[0]
+    problems = []
+    for rule, cond, count in zip(rules, conds, counts, strict=True):
+        if count:
+            shown = rule.column if rule.column in types else None  # absent: show the row only
+            examples = _examples(con, source, spec, shown, cond)
+            problems.append(Problem(label, rule.column, rule.name, rule.message, count, examples))
+    return problems
 
 
 def _key_problems(con, spec, source, label, types, bad_columns) -> list[Problem]:

@@ -2,8 +2,9 @@
 
 Point in time: events with ``occurred_at <= as_of``; product prices are averaged over order
 lines of orders placed ``<= as_of``; a product counts as restocked only when
-``products.restocked_at <= as_of``. ``products.in_stock`` is a snapshot of *today* with no
-history, so no feature reads it.
+``products.restocked_at <= as_of`` (a restock after the cut-off is not seen). ``products.in_stock``
+is a snapshot column: it describes its ``snapshot_at`` (else the data's export time), has no
+history, and no feature reads it.
 
 The passes are shaped by what DuckDB does fast (measured on 66M events, ``benchmarks/``):
 

@@ -23,6 +23,7 @@ from smsseg.features._query import Context, exact_avg, exact_sum
 from smsseg.features.assemble import Part
 from smsseg.features.browse import category_views_table
 from smsseg.features.catalogue import Feature, expand_template
+from smsseg.features.orders import completed_as_of
 
 DEFAULT_TOP_K = 10
 OTHER = "other"
@@ -35,7 +36,8 @@ LINES_SQL = f"""
            {exact_sum("weight", "done")} AS spend, {exact_avg("unit_price")} AS unit_price
     FROM (
         SELECT o.customer_id, COALESCE(i.category, p.category) AS category, i.product_id,
-               o.status = 'completed' AS done, COALESCE(i.quantity, 1) * i.unit_price AS weight, i.unit_price
+               {completed_as_of("o")} AS done, COALESCE(i.quantity, 1) * i.unit_price AS weight,
+               i.unit_price
         FROM order_items AS i
         JOIN orders AS o ON i.order_id = o.order_id
         LEFT JOIN products AS p ON i.product_id = p.product_id

@@ -18,12 +18,15 @@ from smsseg.errors import SmssegError
 from smsseg.features._query import Context, check_horizon, make_context, parse_as_of
 from smsseg.features.build import build_features
 from smsseg.features.category import DEFAULT_TOP_K, top_categories
+from smsseg.features.orders import completed_as_of
 
-_NEXT_ORDERS = """
+# Orders completed as they stood at the end of the window: one returned after it was a purchase
+# then (and the label stays a function of the data up to the window's end).
+_NEXT_ORDERS = f"""
     SELECT customer_id, ordered_at, order_id,
            (discount_amount > 0 OR promo_code IS NOT NULL) AS discounted
-    FROM orders WHERE status = 'completed'
-      AND ordered_at > {as_of} AND ordered_at <= {as_of} + INTERVAL {h} DAY
+    FROM orders WHERE {completed_as_of(at="{as_of} + INTERVAL {h} DAY")}
+      AND ordered_at > {{as_of}} AND ordered_at <= {{as_of}} + INTERVAL {{h}} DAY
 """
 _POPULATION = "SELECT customer_id FROM customers WHERE created_at <= {as_of}"
 

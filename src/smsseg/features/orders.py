@@ -7,9 +7,11 @@ days, the first day's spend). Sorting the narrow rows instead of every order wit
 halves the cost of the orders step on ten million orders (``benchmarks/``).
 
 Point in time: only orders with ``ordered_at <= as_of`` and promotions with
-``starts_at <= as_of`` are read. ``orders.status`` has no history in the contract (there is no
-``returned_at``), so an order returned after the cut-off already counts as returned: a known,
-documented approximation (see ``docs/features.md``).
+``starts_at <= as_of`` are read. A returned order counts as completed until its ``returned_at``
+(:func:`completed_as_of`): returned after the cut-off, it was a completed order at the cut-off.
+Without ``returned_at`` the status is all there is, and an order returned after the cut-off
+already counts as returned (documented in ``docs/features.md``); so does an order cancelled after
+it (the contract has no ``cancelled_at``; cancellations come within hours).
 """
 
 from __future__ import annotations
@@ -25,6 +27,18 @@ from smsseg.features.catalogue import (
 
 DAY = "86400.0"
 SINCE = "(epoch({as_of}) - epoch({col})) / " + DAY
+
+
+def completed_as_of(alias: str = "", at: str = "{as_of}") -> str:
+    """SQL: the order was a completed order at ``at`` (by default the cut-off).
+
+    Completed, or returned after ``at``: until its ``returned_at`` a returned order was a
+    completed one. A returned order without ``returned_at`` counts as returned at any time.
+    ``alias`` qualifies the columns (``"o"`` for ``o.status``).
+    """
+    col = f"{alias}." if alias else ""
+    return f"({col}status = 'completed' OR ({col}status = 'returned' AND {col}returned_at > {at}))"
+
 
 # Promotion periods overlapping each other are merged into disjoint intervals, each listed on
 # every day it touches: an equi-join on the order's day (cheap, unlike a range or ASOF join over
@@ -46,13 +60,15 @@ _PROMO_INTERVALS = """
         FROM promo_merged)
 """
 
+# The status as it stood at the cut-off: a return after it had not happened yet.
+_STATUS_AS_OF = f"CASE WHEN {completed_as_of()} THEN 'completed' ELSE status END"
 ORDER_ROWS = (
     "WITH "
     + _PROMO_INTERVALS
-    + """,
-    cut AS (SELECT customer_id, ordered_at, amount, discount_amount, promo_code, status,
-                   status = 'completed' AS done
-            FROM orders WHERE ordered_at <= {as_of})
+    + f""",
+    cut AS (SELECT customer_id, ordered_at, amount, discount_amount, promo_code,
+                   {_STATUS_AS_OF} AS status, {completed_as_of()} AS done
+            FROM orders WHERE ordered_at <= {{as_of}})
     SELECT cut.*, d.p_start IS NOT NULL AS in_promo
     FROM cut
     LEFT JOIN promo_days AS d
@@ -61,7 +77,7 @@ ORDER_ROWS = (
 )
 # Completed orders in time order per customer: the gap to the previous one, whether the order
 # starts a new purchase day, and whether it falls on the first purchase day.
-SEQUENCE_ROWS = """
+SEQUENCE_ROWS = f"""
     SELECT customer_id, amount,
            CAST(epoch_us(ordered_at) - epoch_us(prev_at) AS HUGEINT) AS gap_us,
            prev_at IS NULL OR date_trunc('day', prev_at) <> date_trunc('day', ordered_at) AS new_day,
@@ -70,7 +86,7 @@ SEQUENCE_ROWS = """
         SELECT customer_id, ordered_at, amount,
                LAG(ordered_at) OVER w AS prev_at, FIRST_VALUE(ordered_at) OVER w AS first_at
         FROM orders
-        WHERE ordered_at <= {as_of} AND status = 'completed'
+        WHERE ordered_at <= {{as_of}} AND {completed_as_of()}
         WINDOW w AS (PARTITION BY customer_id ORDER BY ordered_at)) AS sequenced
 """
 _WINDOW = "done AND ordered_at > {as_of} - INTERVAL {w} DAY"

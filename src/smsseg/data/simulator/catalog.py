@@ -49,7 +49,8 @@ class Catalog:
         return np.where(covering, end, np.inf).min(axis=1)
 
     def frame(self, n_days: int, start: pd.Timestamp) -> pd.DataFrame:
-        """products.parquet: stock state at the end of the period and the last restock."""
+        """products.parquet: stock state at the end of the period (its last second, the
+        ``snapshot_at``) and the last restock."""
         now = np.full(self.n_products, n_days - 1e-6)
         ended = np.where(self.out_end < n_days, self.out_end, -np.inf).max(axis=1)
         restocked = pd.Series(
@@ -61,6 +62,7 @@ class Catalog:
                 "category": np.repeat(np.array(CATEGORIES), PRODUCTS_PER_CATEGORY),
                 "in_stock": ~self.out_of_stock(np.arange(self.n_products), now),
                 "restocked_at": restocked.dt.as_unit("us"),
+                "snapshot_at": start + pd.Timedelta(days=n_days) - pd.Timedelta(seconds=1),
             }
         )
 

@@ -19,7 +19,7 @@ from smsseg.data.simulator.events import Events, browse_sessions, clamp, click_e
 from smsseg.data.simulator.lifecycle import resolve
 from smsseg.data.simulator.loyalty import enrol
 from smsseg.data.simulator.messages import campaign_names, flow_sends, sms_log
-from smsseg.data.simulator.orders import simulate_orders
+from smsseg.data.simulator.orders import return_times, simulate_orders
 from smsseg.data.simulator.params import PARAMS, Params
 from smsseg.data.simulator.planted import planted_effects
 from smsseg.data.simulator.tables import (
@@ -27,6 +27,7 @@ from smsseg.data.simulator.tables import (
     customer_ids,
     customers_table,
     events_table,
+    loyalty_events_table,
     loyalty_table,
     order_tables,
     sms_table,
@@ -41,6 +42,7 @@ CHUNK_TABLES = (
     "events",
     "sms",
     "loyalty",
+    "loyalty_events",
     "assignments",
     "truth",
 )
@@ -65,6 +67,8 @@ def simulate_chunk(
     c = draw_cohort(rng, first, n, calendar, p)
     life = resolve(rng, c, calendar, p)
     orders = simulate_orders(rng, c, life, calendar, catalog, p)
+    # a stream of its own: the return dates, added later, leave the other draws as they were
+    orders.returned = return_times(np.random.default_rng([seed, 0x5EED, index, 1]), orders, n_days)
     browse, sessions = browse_sessions(rng, c, life, calendar, catalog, p)
     restock = catalog.restock_after(sessions.wish_product, sessions.wish_t)
     loyalty = enrol(rng, c, life, orders, period, p)
@@ -88,6 +92,7 @@ def simulate_chunk(
         "events": events_table(events, period, ids, catalog),
         "sms": sms_table(log, period, ids, pa.array(campaign_names(calendar))),
         "loyalty": loyalty_table(loyalty, period, ids),
+        "loyalty_events": loyalty_events_table(loyalty.ledger, period, ids),
         "assignments": assignments_table(life, period, ids),
         "truth": truth_table(c, life, planted_effects(c, life, calendar, p), calendar, ids, seed),
     }
@@ -182,7 +187,7 @@ def generate(
     -------
     list of Path
         One Parquet file per contract table (customers, orders, order_items, events, sms,
-        loyalty, products, promotions, assignments) plus ``truth.parquet``.
+        loyalty, loyalty_events, products, promotions, assignments) plus ``truth.parquet``.
 
     Raises
     ------

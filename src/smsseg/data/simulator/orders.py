@@ -39,6 +39,7 @@ class Orders:
     line_category: np.ndarray
     line_quantity: np.ndarray
     line_price: np.ndarray  # unit price paid
+    returned: np.ndarray | None = None  # when a returned order came back (days; nan: not one)
 
 
 def code_rate(
@@ -160,3 +161,20 @@ def simulate_orders(
     return Orders(
         owner, t, main, status, promo, amount, discount, line_order, product, cat, quantity, paid
     )
+
+
+def return_times(rng: np.random.Generator, o: Orders, n_days: int) -> np.ndarray:
+    """When each returned order came back: a day to a few weeks after it was placed (nan else).
+
+    ``rng`` is a stream of its own, so adding return dates left every other table as it was.
+    The export holds the returns that happened, so an order whose return would fall after the
+    period comes back at a uniform time between its order and the end instead.
+    """
+    returned = o.status == 2
+    t = o.t[returned]
+    delay = 1.0 + rng.exponential(8.0, t.size)
+    late = t + delay >= n_days
+    delay[late] = (n_days - t[late]) * rng.uniform(0.0, 1.0, late.sum())
+    out = np.full(o.t.size, np.nan)
+    out[returned] = np.maximum(np.minimum(t + delay, n_days - 1.0 / 86_400), t)
+    return out

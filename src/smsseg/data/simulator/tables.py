@@ -10,14 +10,14 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from smsseg.data.contract import EVENT_TYPES, ORDER_STATUSES, SMS_EVENT_TYPES
+from smsseg.data.contract import EVENT_TYPES, LOYALTY_EVENT_KINDS, ORDER_STATUSES, SMS_EVENT_TYPES
 from smsseg.data.simulator.calendar import Calendar, Period
 from smsseg.data.simulator.catalog import CATEGORIES, Catalog
 from smsseg.data.simulator.customers import Cohort, completed_share
 from smsseg.data.simulator.events import Events
 from smsseg.data.simulator.geo import phone_numbers, places
 from smsseg.data.simulator.lifecycle import Lifecycle
-from smsseg.data.simulator.loyalty import TIERS, Loyalty
+from smsseg.data.simulator.loyalty import TIERS, Ledger, Loyalty
 from smsseg.data.simulator.messages import (
     DISCOUNT_EXPERIMENT,
     MESSAGE_EXPERIMENT,
@@ -35,6 +35,7 @@ STATUS_DICT = pa.array(ORDER_STATUSES)
 EVENT_DICT = pa.array(EVENT_TYPES)
 SMS_DICT = pa.array(SMS_EVENT_TYPES)
 MTYPE_DICT = pa.array(MESSAGE_TYPES)
+KIND_DICT = pa.array(LOYALTY_EVENT_KINDS)
 TIER_DICT = pa.array(TIERS)
 CHANNEL_DICT = pa.array(["email", "sms"])
 #: logical order of events within one second: browse, view, wishlist, cart, checkout
@@ -43,6 +44,10 @@ _ORDER = ("category_view", "search", "product_view", "wishlist_add", "add_to_car
 EVENT_RANK = np.array([_ORDER.index(k) for k in EVENT_TYPES])
 _SMS_ORDER = {"opt_in": 0, "sent": 1, "delivered": 2, "failed": 2, "clicked": 3, "opt_out": 4}
 SMS_RANK = np.array([_SMS_ORDER[k] for k in SMS_EVENT_TYPES])
+#: within one second: points come in, then expire (they expire before anything is redeemed at
+#: that instant, as the simulator computed them), then go out; a tier change last
+_LEDGER_ORDER = {"earn": 0, "expire": 1, "redeem": 2, "adjust": 3, "tier_change": 4}
+LEDGER_RANK = np.array([_LEDGER_ORDER[k] for k in LOYALTY_EVENT_KINDS])
 
 
 def coded(index: np.ndarray, dictionary: pa.Array) -> pa.DictionaryArray:
@@ -55,6 +60,19 @@ def coded(index: np.ndarray, dictionary: pa.Array) -> pa.DictionaryArray:
 
 def stamps(period: Period, t: np.ndarray) -> pa.Array:
     return pa.array(period.to_us(t), type=TS)
+
+
+def second_stamps(period: Period, s: np.ndarray) -> pa.Array:
+    """Whole seconds since the period start (``-1``: null) as timestamps."""
+    s = np.asarray(s, dtype=np.int64)
+    mask = s < 0
+    us = period.start_us + np.where(mask, 0, s) * 1_000_000
+    return pa.array(us, type=TS, mask=mask if mask.any() else None)
+
+
+def end_stamps(period: Period, n: int) -> pa.Array:
+    """The last second of the period, ``n`` times: when the end-of-period state was read."""
+    return second_stamps(period, np.full(n, period.n_days * 86_400 - 1, dtype=np.int64))
 
 
 def sort_rows(owner: np.ndarray, t: np.ndarray, rank: np.ndarray) -> np.ndarray:
@@ -110,6 +128,9 @@ def order_tables(
             "discount_amount": o.discount,
             "promo_code": coded(promo, codes),
             "status": coded(o.status, STATUS_DICT),
+            "returned_at": pa.array(
+                period.to_us(np.nan_to_num(o.returned)), type=TS, mask=np.isnan(o.returned)
+            ),
         }
     )
     items = pa.table(
@@ -164,6 +185,22 @@ def loyalty_table(lo: Loyalty, period: Period, ids: pa.Array) -> pa.Table:
             "points_balance": lo.balance,
             "points_expiring": lo.expiring,
             "points_expire_at": expire,
+            "snapshot_at": end_stamps(period, lo.member.size),
+        }
+    )
+
+
+def loyalty_events_table(led: Ledger, period: Period, ids: pa.Array) -> pa.Table:
+    key = (led.owner.astype(np.int64) << 42) | (led.s << 3) | LEDGER_RANK[led.kind].astype(np.int64)
+    order = np.argsort(key)
+    return pa.table(
+        {
+            "customer_id": coded(led.owner[order], ids),
+            "occurred_at": second_stamps(period, led.s[order]),
+            "kind": coded(led.kind[order], KIND_DICT),
+            "points": pa.array(led.points[order], mask=np.isnan(led.points[order])),
+            "tier": coded(led.tier[order], TIER_DICT),
+            "expires_at": second_stamps(period, led.expires_s[order]),
         }
     )
 
