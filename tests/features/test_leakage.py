@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from smsseg.data import load_frames
-from smsseg.features import build_features
+from smsseg.features import build_features, churn_label
 from tests.features.hand import AS_OF, hand_tables
 from tests.features.histories import histories, random_tables, truncate
 
@@ -83,6 +83,19 @@ def test_truncation_is_not_a_no_op(rich_tables):
     assert undone.sum() > 0
     full = features(rich_tables, "2025-01-01", top_k=3, btyd=False)
     assert full["points_balance"].notna().sum() > 10
+
+
+@pytest.mark.parametrize("cutoff", ["2024-06-01", "2024-11-20 08:00", "2025-02-01"])
+def test_churn_label_reads_nothing_after_its_window(rich_tables, cutoff):
+    """A return after the window does not undo a purchase in it: the label is the same on the
+    data cut at the window's end."""
+    end = pd.Timestamp(cutoff) + pd.Timedelta(days=60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        full = churn_label(load_frames(rich_tables, validate=False), cutoff, 60)
+        cut = churn_label(load_frames(truncate(rich_tables, end), validate=False), cutoff, 60)
+    pd.testing.assert_series_equal(full, cut)
+    assert 0 < full.mean() < 1
 
 
 def test_future_returns_and_ledger_entries_change_nothing():
