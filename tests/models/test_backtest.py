@@ -209,3 +209,23 @@ def test_early_snapshots_are_skipped_and_short_histories_still_train(cdnow_dir):
     assert tested == set(frame.index[masks["test"]].astype(str))
     trained_on = set(frame.index[masks["validation"]].astype(str))
     assert tested and trained_on and not tested & trained_on
+
+
+def test_truncate_dates_snapshot_columns_by_the_full_export(dataset):
+    # the simulator's loyalty and products tables describe the end of the data; a copy cut
+    # earlier must still date them there, not at its own (earlier) last row
+    from smsseg.data.contract import export_time_sql
+
+    exported = dataset.con.execute(f"SELECT {export_time_sql()}").fetchall()[0][0]
+    past = truncate(dataset, "2025-06-30")
+    for table in ("loyalty", "products"):
+        stamps = past.con.execute(f"SELECT DISTINCT snapshot_at FROM {table}").fetchall()
+        assert stamps == [(exported,)] or all(s[0] >= exported for s in stamps)
+    # a stage run on the cut copy sees exactly what it sees on the full data as of the cut
+    from smsseg.features import build_features
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        cut = build_features(past, "2025-06-30", btyd=False)
+        full = build_features(dataset, "2025-06-30", btyd=False)
+    pd.testing.assert_frame_equal(cut, full)

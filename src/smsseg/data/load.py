@@ -8,6 +8,7 @@ present as empty / NULL-typed views, so every later stage's SQL runs on any vali
 
 from __future__ import annotations
 
+import csv
 import logging
 import tempfile
 from collections.abc import Mapping
@@ -16,9 +17,11 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from smsseg.data import validation_cache
-from smsseg.data.contract import FILE_SUFFIXES, TABLES, TableSpec
+from smsseg.data.contract import FILE_SUFFIXES, TABLES, TableSpec, export_time_sql
 from smsseg.data.validation import (
     DataValidationError,
     Problem,
@@ -133,6 +136,117 @@ def discover(root: Path) -> tuple[dict[str, Path], list[Problem], list[Problem]]
     return files, errors, warnings
 
 
+#: Field separators; a CSV "column" whose name holds one is a header DuckDB could not split.
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+def header_names(path: Path, con: duckdb.DuckDBPyConnection) -> list[str] | None:
+    """The column names exactly as the file spells them (``None`` when they cannot be read).
+
+    DuckDB renames a repeated name (``amount``, ``amount_1``), so the names come from the file:
+    the Parquet schema, or the first CSV line split with the dialect DuckDB's sniffer chose.
+    """
+    if path.suffix == ".parquet":
+        try:
+            return list(pq.read_schema(path).names)
+        except (pa.ArrowException, OSError):
+            return None  # validate_table reports the unreadable file
+    try:
+        delimiter, quote = con.execute(
+            f"SELECT Delimiter, Quote FROM sniff_csv({_sql_string(str(path))})"
+        ).fetchone()
+    except duckdb.Error:
+        return None
+    if len(delimiter) != 1:
+        return None  # a multi-character delimiter: DuckDB's own names are all there is
+    dialect = {"quotechar": quote} if len(quote) == 1 else {"quoting": csv.QUOTE_NONE}
+    try:
+        with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+            names = next(csv.reader(handle, delimiter=delimiter, **dialect), [])
+    except csv.Error:
+        return None
+    return [name.strip() for name in names]  # as DuckDB does: ' amount ' is 'amount'
+
+
+def _first_ragged_line(path: Path, delimiter: str) -> str:
+    """Where a CSV first has more or fewer fields than its header (no cell values: phones)."""
+    try:
+        with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+            reader = csv.reader(handle, delimiter=delimiter)
+            header = next(reader, [])
+            for row in reader:
+                if row and len(row) != len(header):
+                    return (
+                        f"line {reader.line_num} has {len(row)} fields where the header has "
+                        f"{len(header)}"
+                    )
+    except csv.Error as exc:
+        return f"line {reader.line_num}: {exc}"
+    return "the field separator could not be detected"
+
+
+def _mixed_line_ends(path: Path) -> str:
+    """Where a CSV switches between Windows (CRLF) and Unix (LF) line ends, or ``""``.
+
+    DuckDB's sniffer gives up on such a file ("not possible to automatically detect the CSV
+    parsing dialect") although spreadsheets read it; the fix is to save it with one kind.
+    Read only when DuckDB could not sniff the file, so a large valid file is never scanned.
+    """
+    first = None
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.endswith(b"\n"):
+                break  # the last line, without a line end
+            crlf = line.endswith(b"\r\n")
+            if first is None:
+                first = crlf
+            elif crlf != first:
+                kinds = ("LF", "CRLF") if crlf else ("CRLF", "LF")
+                return (
+                    f"file mixes line ends: line 1 ends with {kinds[0]}, line {number} with "
+                    f"{kinds[1]}; DuckDB cannot read it so, save it with one kind of line end"
+                )
+    return ""
+
+
+def file_problems(path: Path, con: duckdb.DuckDBPyConnection) -> list[Problem]:
+    """Problems of a table file as a whole, found before its rows are checked.
+
+    An empty file; a CSV that DuckDB read as one column (a ragged row or a stray quote makes its
+    sniffer give up on the separator, and every required column then looks missing although the
+    header names it); a header naming a column twice (DuckDB would read the first and call the
+    second ``<name>_1``, so which one a stage uses would be an accident).
+    """
+    label = path.name
+    if path.stat().st_size == 0:
+        return [
+            Problem(
+                label, None, "not_empty", "file is empty (0 bytes); give at least the header row"
+            )
+        ]
+    names = header_names(path, con)
+    if names is None and path.suffix == ".csv":
+        mixed = _mixed_line_ends(path)
+        return [Problem(label, None, "readable", mixed)] if mixed else []
+    if not names:
+        return []
+    if path.suffix == ".csv" and len(names) == 1:
+        delimiter = max(_DELIMITERS, key=names[0].count)
+        if delimiter in names[0]:
+            detail = _first_ragged_line(path, delimiter)
+            message = f"file cannot be split into columns ({detail}); fix or remove that line"
+            return [Problem(label, None, "readable", message)]
+    return [
+        Problem(
+            label,
+            name,
+            "unique_column",
+            f"column appears {names.count(name)} times in the header; keep one",
+        )
+        for name in sorted({n for n in names if names.count(n) > 1})
+    ]
+
+
 def typed_select(spec: TableSpec, source: str, present: Mapping[str, str]) -> str:
     """SELECT reading each contract column in its type; absent columns are typed NULLs.
 
@@ -211,7 +325,13 @@ def _build(
     validate: bool,
     now: datetime | None,
     root: Path | None,
+    broken: Mapping[str, list[Problem]] | None = None,
 ) -> Dataset:
+    """Views over ``sources``, validated first when ``validate``.
+
+    ``broken`` holds the :func:`file_problems` of tables whose files are broken as a whole:
+    they are reported instead of their rows being checked, with the other tables' problems.
+    """
     report = ValidationReport()
     now = now or now_utc()
     types: dict[str, dict[str, str]] = {}
@@ -221,6 +341,10 @@ def _build(
             types[name] = source_types(con, source)
         except duckdb.Error:
             types[name] = {}
+        if broken and broken.get(name):
+            report.errors += broken[name]
+            failed.add(name)
+            continue
         if validate:
             errors, warnings, n = validate_table(
                 con, TABLES[name], source, labels[name], now, types[name]
@@ -232,8 +356,9 @@ def _build(
                 failed.add(name)
     if validate:
         report.errors += foreign_key_problems(con, sources, labels, failed, types)
-        if report.errors:
-            raise DataValidationError(report.errors)
+    if report.errors:
+        raise DataValidationError(report.errors)
+    if validate:
         for warning in report.warnings:
             log.warning(warning.render())
     for spec in TABLES.values():
@@ -292,7 +417,9 @@ def load(
     key = validation_cache.directory_key(files) if validate and now is None else None
     checked_at = now or now_utc()
     recorded = validation_cache.lookup(root, key, checked_at) if key and reuse_validation else None
-    dataset = _build(con, sources, labels, validate and recorded is None, checked_at, root)
+    checking = validate and recorded is None
+    broken = {name: file_problems(files[name], con) for name in sources} if checking else None
+    dataset = _build(con, sources, labels, checking, checked_at, root, broken)
     if recorded is not None:
         log.info("%s: unchanged since it passed validation; not checked again", root)
         for warning in recorded.warnings:
@@ -317,11 +444,17 @@ def truncate(data: Dataset, as_of: datetime | pd.Timestamp) -> Dataset:
 
     stamp = parse_as_of(as_of)
     literal = f"TIMESTAMP '{stamp.floor('us').isoformat(sep=' ')}'"
+    # snapshot columns describe the *full* export: date them explicitly, or the cut copy's own
+    # (earlier) export time would make today's values look valid at the cut
+    exported = data.con.execute(f"SELECT {export_time_sql()}").fetchall()[0][0]
     con = connect()
     sources, labels = {}, {}
     for name in data.present:
         spec = TABLES[name]
-        columns = ", ".join(f"t.{quote(c)}" for c in data._columns.get(name, spec.column_names))
+        supplied = data._columns.get(name, spec.column_names)
+        columns = ", ".join(f"t.{quote(c)}" for c in supplied)
+        if spec.snapshot_columns and "snapshot_at" not in supplied and exported is not None:
+            columns += f", TIMESTAMP '{pd.Timestamp(exported).isoformat(sep=' ')}' AS snapshot_at"
         if spec.time_column:
             where = f"WHERE t.{quote(spec.time_column)} <= {literal}"
         elif name == "order_items":
@@ -361,7 +494,14 @@ def load_frames(
             con.register(f"_raw_{name}", tables[name])
             sources[name] = f"_raw_{name}"
     labels = {name: f"{name} (frame)" for name in sources}
-    return _build(con, sources, labels, validate, now, None)
+    broken = {
+        name: [
+            Problem(labels[name], str(c), "unique_column", "column appears more than once")
+            for c in dict.fromkeys(tables[name].columns[tables[name].columns.duplicated()])
+        ]
+        for name in sources
+    }
+    return _build(con, sources, labels, validate, now, None, broken if validate else None)
 
 
 def validate_dir(path: str | Path, *, now: datetime | None = None) -> ValidationReport:

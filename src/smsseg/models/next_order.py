@@ -18,6 +18,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from smsseg.data.load import Dataset
+from smsseg.features.orders import completed_as_of
 from smsseg.models._frame import (
     ModelNotFittedError,
     as_frame,
@@ -28,13 +29,16 @@ from smsseg.models._frame import (
 )
 from smsseg.models.native import read_native, write_native
 
-_DAYS_SQL = """
+# As the churn label: an order counts when it was completed at the end of its window (one
+# returned after the window was a purchase then), so the label reads nothing after the window.
+_WINDOW_END = "cut.cutoff + to_days(CAST(? AS INTEGER))"
+_DAYS_SQL = f"""
     WITH cut AS (SELECT UNNEST(?::TIMESTAMP[]) AS cutoff)
     SELECT o.customer_id, cut.cutoff AS snapshot,
            MIN(epoch(o.ordered_at) - epoch(cut.cutoff)) / 86400.0 AS days_to_next_order
     FROM orders AS o JOIN cut
-      ON o.ordered_at > cut.cutoff AND o.ordered_at <= cut.cutoff + to_days(CAST(? AS INTEGER))
-    WHERE o.status = 'completed'
+      ON o.ordered_at > cut.cutoff AND o.ordered_at <= {_WINDOW_END}
+    WHERE {completed_as_of("o", _WINDOW_END)}
     GROUP BY o.customer_id, cut.cutoff
 """
 
@@ -45,7 +49,8 @@ def days_to_next_order(data: Dataset, cutoffs, horizon_days: int) -> pd.DataFram
     Returns one row per (customer_id, snapshot) that ordered in the window.
     """
     stamps = [pd.Timestamp(c).to_pydatetime() for c in cutoffs]
-    return data.con.execute(_DAYS_SQL, [stamps, int(horizon_days)]).df()
+    h = int(horizon_days)
+    return data.con.execute(_DAYS_SQL, [stamps, h, h]).df()
 
 
 class NextOrderRegressor(RegressorMixin, BaseEstimator):

@@ -125,7 +125,10 @@ def select_features(frame: pd.DataFrame, max_levels: int) -> tuple[list[str], di
             continue
         col = frame[name]
         if col.isna().all():
-            dropped[name] = "missing on every row (its source table or column is absent)"
+            dropped[name] = (
+                "missing on every row (its source table or column is absent, or it is a "
+                "snapshot-only value dated after every training snapshot)"
+            )
         elif is_categorical(col) and col.nunique(dropna=True) > max_levels:
             dropped[name] = f"{col.nunique(dropna=True)} distinct values > max_levels={max_levels}"
         else:
