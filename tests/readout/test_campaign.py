@@ -228,3 +228,110 @@ def test_campaign_metrics_cli_without_sends_fails_cleanly(tmp_path):
         tables[name].to_csv(tmp_path / f"{name}.csv", index=False)
     result = runner.invoke(app, ["campaign-metrics", str(tmp_path)])
     assert result.exit_code == 1 and "no campaign sends" in result.output
+
+
+# --- holdout sample-ratio check (issue 11, item 6) ------------------------------------------------
+
+
+def _plan_with_split(n: int, held_out: int) -> pd.DataFrame:
+    """Campaign A's plan over ``n`` customers (c1–c6 and made-up ids), ``held_out`` held out."""
+    ids = [f"c{i}" for i in range(1, 7)] + [f"x{i}" for i in range(n - 6)]
+    return pd.DataFrame(
+        {"customer_id": ids, "campaign_id": "A", "holdout": np.arange(n) >= n - held_out}
+    )
+
+
+def test_holdout_srm_flags_a_split_off_the_planned_share(data):
+    """A planned 10 % holdout observed at 20 % is a sample-ratio mismatch.
+
+    The old check compared the observed split with itself, so its p-value was always 1.
+    """
+    report = campaign_metrics(data, holdout=_plan_with_split(1000, 200), holdout_share=0.1)
+    a = report.by_campaign.set_index("campaign_id").loc["A"]
+    assert a["holdout_srm_p_value"] < 1e-6
+    assert pd.notna(a["holdout_srm_ok"]) and not a["holdout_srm_ok"]
+    assert a["message"].startswith("holdout SAMPLE RATIO MISMATCH")
+    assert report.holdout["srm_ok"].eq(False).all()
+    assert report.holdout["message"].str.startswith("SAMPLE RATIO MISMATCH").all()
+
+
+def test_holdout_srm_passes_a_split_at_the_planned_share(data):
+    report = campaign_metrics(data, holdout=_plan_with_split(1000, 100), holdout_share=0.1)
+    a = report.by_campaign.set_index("campaign_id").loc["A"]
+    assert a["holdout_srm_p_value"] == pytest.approx(1.0) and a["holdout_srm_ok"]
+    assert "SAMPLE RATIO" not in a["message"]
+    # per campaign: B's share does not matter when B has no plan rows
+    per_campaign = campaign_metrics(
+        data, holdout=_plan_with_split(1000, 100), holdout_share={"A": 0.1, "B": 0.5}
+    )
+    assert per_campaign.by_campaign.set_index("campaign_id").loc["A", "holdout_srm_ok"]
+
+
+def test_holdout_srm_is_not_run_without_the_planned_share(data):
+    report = campaign_metrics(data, holdout=_plan_with_split(1000, 200))
+    a = report.by_campaign.set_index("campaign_id").loc["A"]
+    assert np.isnan(a["holdout_srm_p_value"]) and pd.isna(a["holdout_srm_ok"])
+    assert report.holdout.attrs["srm_message"].startswith("SRM not checked")
+    assert "SAMPLE RATIO" not in a["message"]
+
+
+@pytest.mark.parametrize("share", [0.0, 1.0, -0.1, 1.5])
+def test_holdout_share_outside_zero_one_is_refused(data, share):
+    with pytest.raises(SmssegError, match="must lie strictly between 0 and 1"):
+        campaign_metrics(data, holdout=PLAN, holdout_share=share)
+
+
+def test_plan_written_by_smsseg_plan_is_read_with_its_send_at_utc(data):
+    """``smsseg plan`` writes ``send_at_utc`` (tz-aware UTC); it is read as ``send_at``."""
+    plan = PLAN.assign(send_at_utc=pd.Timestamp("2024-03-01 10:00", tz="UTC"), campaign_id="Z")
+    report = campaign_metrics(data, holdout=plan)
+    assert set(report.holdout["campaign_id"]) == {"Z"}  # a campaign never sent, dated by the plan
+    row = report.holdout.query("metric == 'purchased'").iloc[0]
+    assert (row["n"], row["control_n"]) == (4, 2)
+
+
+def _write_plan_dir(path, plan: pd.DataFrame, share: float | None):
+    path.mkdir()
+    plan.to_parquet(path / "plan.parquet", index=False)
+    if share is not None:
+        (path / "plan.json").write_text(f'{{"holdout": {share}}}', encoding="utf-8")
+    return path
+
+
+def _data_dir(tmp_path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    for name, frame in tiny_tables().items():
+        frame.to_parquet(data_dir / f"{name}.parquet")
+    return data_dir
+
+
+def test_cli_reads_the_planned_share_from_the_plan_directory(tmp_path):
+    data_dir = _data_dir(tmp_path)
+    plan_dir = _write_plan_dir(tmp_path / "plan", _plan_with_split(1000, 200), 0.1)
+    out = tmp_path / "metrics.csv"
+    args = ["campaign-metrics", str(data_dir), "--plan", str(plan_dir), "--out", str(out)]
+    result = runner.invoke(app, args, terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "A: holdout SAMPLE RATIO MISMATCH" in result.output
+    row = pd.read_csv(out).query("campaign_id == 'A' and segment == 'all'").iloc[0]
+    assert not row["holdout_srm_ok"] and row["holdout_srm_p_value"] < 1e-6
+    # the same plan at its planned share is fine; --holdout-share overrides plan.json
+    ok = runner.invoke(app, [*args[:4], "--holdout-share", "0.2"], terminal_width=200)
+    assert ok.exit_code == 0 and "SAMPLE RATIO" not in ok.output, ok.output
+
+
+def test_cli_says_when_the_planned_share_is_unknown(tmp_path):
+    data_dir = _data_dir(tmp_path)
+    PLAN.to_csv(tmp_path / "plan.csv", index=False)
+    result = runner.invoke(
+        app, ["campaign-metrics", str(data_dir), "--plan", str(tmp_path / "plan.csv")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "holdout split not checked" in result.output
+    lonely = runner.invoke(app, ["campaign-metrics", str(data_dir), "--holdout-share", "0.1"])
+    assert lonely.exit_code == 1 and "--holdout-share needs --plan" in lonely.output
+    missing = runner.invoke(
+        app, ["campaign-metrics", str(data_dir), "--plan", str(tmp_path / "no")]
+    )
+    assert missing.exit_code == 1 and "no plan found" in missing.output

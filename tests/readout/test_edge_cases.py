@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from smsseg.errors import SmssegError
 from smsseg.readout import COLUMNS, SampleStats, compare, readout, readout_from_summaries
+from smsseg.readout.checks import srm_skipped
 
 
 def _frame(variants, **metrics) -> pd.DataFrame:
@@ -205,7 +206,7 @@ def test_summaries_readout_equals_the_row_level_readout():
 def test_compare_reports_a_message_for_an_empty_control():
     row = compare(SampleStats(0, 0.0, 0.0), SampleStats.from_values([1.0, 2.0]), "mean")
     assert "control 'control' has no units" in row.message
-    assert row.to_frame().shape == (1, 19)
+    assert row.to_frame().shape == (1, 20) and row.kind == "mean"
 
 
 @settings(max_examples=60, deadline=None)
@@ -247,3 +248,60 @@ def test_cli_prints_the_srm_alarm_once_before_the_table(tmp_path):
     assert result.exit_code == 0, result.output
     assert result.output.index("SAMPLE RATIO MISMATCH") < result.output.index("Readout vs")
     assert result.output.count("SAMPLE RATIO MISMATCH") == 1
+
+
+def _invoke(*args: str):
+    from typer.testing import CliRunner
+
+    import smsseg.cli.readout  # noqa: F401  (registers the commands)
+    from smsseg.cli.app import app
+
+    return CliRunner().invoke(app, list(args), terminal_width=200)
+
+
+@pytest.mark.parametrize("out_name", ["readout.csv", "readout.parquet"])
+def test_cli_refuses_a_non_numeric_metric_and_writes_nothing(tmp_path, out_name):
+    """Issue 11: a text metric gave exit 0 and a file of empty rows; now exit 1, no file."""
+    path = tmp_path / "results.csv"
+    _frame(["c", "t"] * 10, y=np.arange(20.0), label=["a", "b"] * 10).to_csv(path, index=False)
+    out = tmp_path / out_name
+    base = ["readout", "--input", str(path), "--variant-col", "variant", "--control", "c"]
+    result = _invoke(*base, "--metrics", "y,label", "--out", str(out))
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert f"--input {path}: column 'label' is not numeric" in result.output
+    assert "e.g. data row 1: 'a'" in result.output
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["results.csv"]
+    covariate = _invoke(*base, "--metrics", "y", "--covariate", "label", "--out", str(out))
+    assert covariate.exit_code == 1 and "column 'label' is not numeric" in covariate.output
+    assert not out.exists()
+    fine = _invoke(*base, "--metrics", "y", "--out", str(out))
+    assert fine.exit_code == 0 and out.exists(), fine.output
+
+
+def test_readout_table_carries_typed_srm_verdict_and_kind():
+    rng = np.random.default_rng(1)
+    df = _frame(["c"] * 1000 + ["t"] * 1200, y=rng.normal(size=2200), z=rng.integers(0, 2, 2200))
+    off = readout(df, "variant", "c", ["y", "z"])
+    assert off["srm_ok"].dtype == "boolean" and off["srm_ok"].eq(False).all()
+    assert off.attrs["srm_message"].startswith("SAMPLE RATIO MISMATCH")
+    assert off.set_index("metric")["kind"].to_dict() == {"y": "mean", "z": "proportion"}
+    fine = readout(df, "variant", "c", ["y"], split={"c": 5, "t": 6})
+    assert fine["srm_ok"].all()
+    unknown = readout(df, "variant", "c", ["y"], srm_result=srm_skipped({"c": 1000}, "no split"))
+    assert unknown["srm_ok"].isna().all()  # no p-value: unknown, neither ok nor a mismatch
+    assert np.isnan(unknown["srm_p_value"]).all() and unknown.attrs["srm_message"] == "no split"
+    assert (unknown["message"] == "").all()
+
+
+def test_cli_srm_verdict_does_not_depend_on_message_wording(tmp_path):
+    """A metric note that happens to contain the alarm's words is not taken for an SRM alarm."""
+    path = tmp_path / "ok.csv"
+    frame = _frame(["c", "t"] * 50, y=np.r_[np.arange(99.0), np.nan])
+    frame.rename(columns={"y": "SAMPLE RATIO MISMATCH"}).to_csv(path, index=False)
+    result = _invoke(
+        "readout", "--input", str(path), "--variant-col", "variant", "--control", "c",
+        "--metrics", "SAMPLE RATIO MISMATCH",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "SRM check: p = 1 (ok)" in result.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Annotated
@@ -68,15 +69,25 @@ def _ci(low: float, high: float, pct: bool = False) -> str:
 
 
 def print_readout(table: pd.DataFrame, title: str) -> None:
-    """SRM verdict first, then the essentials of each row; notes (messages) under the table."""
-    srm = table["srm_p_value"].iloc[0] if len(table) else float("nan")
-    flagged = table["message"].str.contains("SAMPLE RATIO MISMATCH").any()
-    style = "bold red" if flagged else "green"
-    console.print(f"[{style}]SRM check:[/] p = {_fmt(srm)} " + ("" if flagged else "(ok)"))
-    if flagged:  # the alarm is on every row's message; say it once, here
-        console.print(
-            table["message"].iloc[0].split("; ")[0], style="bold red", highlight=False, markup=False
-        )
+    """SRM verdict first, then the essentials of each row; notes (messages) under the table.
+
+    The verdict comes from the typed ``srm_ok`` column and the table's ``attrs["srm_message"]``,
+    never from the wording of ``message``.
+    """
+    srm = table.attrs.get("srm_message")
+    p_value = table["srm_p_value"].iloc[0] if len(table) else float("nan")
+    flagged = bool(table["srm_ok"].eq(False).any())
+    checked = bool(table["srm_ok"].notna().any())
+    if flagged:
+        console.print(f"[bold red]SRM check:[/] p = {_fmt(p_value)}")
+        if srm is not None:  # the alarm starts every row's message; say it once, here
+            console.print(srm, style="bold red", highlight=False, markup=False)
+    elif not checked:
+        console.print("[yellow]SRM check:[/] ", end="")
+        reason = srm if srm is not None else "not possible"
+        console.print(reason, highlight=False, markup=False)
+    else:
+        console.print(f"[green]SRM check:[/] p = {_fmt(p_value)} (ok)")
     view = Table(
         title=title,
         box=box.SIMPLE_HEAD,
@@ -96,11 +107,13 @@ def print_readout(table: pd.DataFrame, title: str) -> None:
         left = head in ("segment", "variant", "metric", "95% CI")
         view.add_column(head, no_wrap=head != "95% CI", justify="left" if left else "right")
     notes = []
-    rates = set(table.loc[table["method"].str.startswith(("two-proportion", "fisher")), "metric"])
+    rates = set(table.loc[table["kind"] == "proportion", "metric"])
+    alarm = srm if flagged else None
     for r in table.itertuples():
         pct = r.metric in rates
-        parts = [m for m in r.message.split("; ") if m]
-        note = "; ".join(parts[1:] if flagged else parts)  # the SRM alarm is printed above
+        note = r.message
+        if alarm:  # printed above
+            note = note.removeprefix(alarm).removeprefix("; ")
         if note:
             notes.append(note)
         cells = {
@@ -167,6 +180,7 @@ def readout(
 ) -> None:
     """Read out an A/B test: SRM check, then each variant × metric (× segment) against control."""
     from smsseg.readout import readout as run_readout
+    from smsseg.readout.experiment import require_numeric
 
     if hillstrom or (input or "").lower() == HILLSTROM:
         input = HILLSTROM
@@ -190,8 +204,12 @@ def readout(
     kinds = {m: "proportion" for m in _split_list(proportion)} | {
         m: "mean" for m in _split_list(continuous)
     }
+    frame = read_frame(input)
+    numeric = [c for c in [*_split_list(metrics), covariate] if c and c in frame.columns]
+    # a text column named as a metric is a wrong command line: stop before anything is written
+    require_numeric(frame, numeric, where=f"--input {input}")
     table = run_readout(
-        read_frame(input),
+        frame,
         variant_col,
         control,
         _split_list(metrics),
@@ -296,7 +314,18 @@ def campaign_metrics(
         str, typer.Option(help="Name of the segment column in --segments.")
     ] = "segment",
     plan: Annotated[
-        Path | None, typer.Option(help="Campaign plan with customer_id, campaign_id, holdout.")
+        Path | None,
+        typer.Option(
+            help="Plan directory of `smsseg plan` (or a plan file with customer_id, campaign_id,"
+            " holdout)."
+        ),
+    ] = None,
+    holdout_share: Annotated[
+        float | None,
+        typer.Option(
+            help="Holdout share the plan was made with, for the sample-ratio check"
+            " (default: from plan.json beside the plan)."
+        ),
     ] = None,
     horizon_days: Annotated[
         int, typer.Option(help="Window of retention, win-back and CLV change.")
@@ -318,13 +347,21 @@ def campaign_metrics(
         seg = frame.assign(customer_id=frame["customer_id"].astype(str)).set_index("customer_id")[
             segment_col
         ]
+    if holdout_share is not None and plan is None:
+        raise SmssegError("--holdout-share needs --plan (the plan whose holdout it describes)")
+    holdout = None
+    if plan is not None:
+        plan_file, planned_share = read_plan(plan)
+        holdout = read_frame(plan_file)
+        holdout_share = planned_share if holdout_share is None else holdout_share
     report = run(
         load(data_dir),
         attribution_days=attribution_days,
         cost_per_message=cost_per_message,
         segment=seg,
-        holdout=read_frame(plan) if plan is not None else None,
+        holdout=holdout,
         horizon_days=horizon_days,
+        holdout_share=holdout_share,
     )
     view = Table(title=f"Campaign metrics ({attribution_days}-day last-touch attribution)")
     cols = {
@@ -344,7 +381,39 @@ def campaign_metrics(
         view.add_row(str(r["campaign_id"]), *[_fmt(float(r[c]), pct) for c, pct in cols.items()])
     console.print(view)
     for r in report.by_campaign.to_dict("records"):
+        style = "bold red" if r.get("holdout_srm_ok") is False else "yellow"
         if r["message"]:
-            console.print(f"[yellow]{r['campaign_id']}:[/] {r['message']}")
+            console.print(f"[{style}]{r['campaign_id']}:[/] ", end="")
+            console.print(r["message"], highlight=False, markup=False)
+    if holdout is not None and holdout_share is None:
+        console.print(
+            "[yellow]note:[/] holdout split not checked: the planned holdout share is unknown"
+            " (pass --holdout-share, or --plan the plan directory with its plan.json)",
+            highlight=False,
+        )
     if out is not None:
         write_frame(report.to_frame(), out)
+
+
+def read_plan(plan: Path) -> tuple[Path, float | None]:
+    """The plan file and the holdout share it was made with (``None`` when not recorded).
+
+    ``plan`` is the directory ``smsseg plan`` wrote (``plan.parquet`` + ``plan.json``) or a plan
+    file; a file's share is read from a ``plan.json`` beside it, if any.
+    """
+    plan_file = plan / "plan.parquet" if plan.is_dir() else plan
+    if not plan_file.is_file():
+        raise SmssegError(
+            f"--plan {plan}: no plan found (give the directory of `smsseg plan`, or a plan file)"
+        )
+    meta = plan_file.parent / "plan.json"
+    if not meta.is_file():
+        return plan_file, None
+    try:
+        share = json.loads(meta.read_text(encoding="utf-8")).get("holdout")
+    except (ValueError, OSError, AttributeError) as exc:
+        raise SmssegError(f"cannot read the holdout share from {meta}: {exc}") from None
+    if share is not None and not isinstance(share, int | float):
+        raise SmssegError(f"{meta}: 'holdout' is {share!r}, not a share between 0 and 1")
+    # a plan made with no holdout has nothing to check
+    return plan_file, float(share) if share else None

@@ -9,7 +9,7 @@ validated without being loaded into memory.
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -170,15 +170,45 @@ def _column_checks(col: Column, now: datetime, source_type: str) -> list[tuple[s
     return checks
 
 
+def _reason(exc: duckdb.Error) -> str:
+    """DuckDB's error in one line: its first line and, if any, the line that says why.
+
+    ``CSV Error on Line: 5`` alone does not say why. The ``Original Line`` DuckDB quotes is left
+    out: it may hold a phone number.
+    """
+    lines = [line.strip() for line in str(exc).strip().splitlines()]
+    why = next(
+        (
+            line
+            for line in lines[1:]
+            if line and not line.startswith(("Original Line", "Possible", "file =", "*"))
+        ),
+        "",
+    )
+    return f"{lines[0]}: {why}" if why else lines[0]
+
+
 def _examples(
-    con, source: str, spec: TableSpec, col: str | None, cond: str, mask: bool = False
+    con,
+    source: str,
+    spec: TableSpec,
+    col: str | None,
+    cond: str,
+    present: Collection[str],
+    mask: bool = False,
 ) -> tuple[str, ...]:
-    shown = [c for c in spec.key if c != col]
-    if col:
+    """Up to :data:`MAX_EXAMPLES` rows matching ``cond``: row number, key and ``col``.
+
+    Only columns the file has are shown: a misspelled key (``cusotmer_id``) is reported as
+    missing on its own, and must not turn every other problem of the file into a SQL error; nor
+    must a rule over an absent optional column (read as NULL).
+    """
+    shown = [c for c in spec.key if c != col and c in present]
+    if col and col in present:
         shown.append(col)
-    select = ", ".join(quote(c) for c in shown) or "*"
+    select = "".join(f", {quote(c)}" for c in shown)
     rows = con.execute(
-        f"SELECT _row, {select} FROM (SELECT row_number() OVER () AS _row, * FROM {source}) "
+        f"SELECT _row{select} FROM (SELECT row_number() OVER () AS _row, * FROM {source}) "
         f"WHERE {cond} ORDER BY _row LIMIT {MAX_EXAMPLES}"
     ).fetchall()
     out = []
@@ -187,7 +217,7 @@ def _examples(
         for name, value in zip(shown, row[1:], strict=True):
             value = mask_phone(value) if mask and name == "phone" and value is not None else value
             values.append(f"{name}={value!r}")
-        out.append(f"row {row[0]}: " + ", ".join(values))
+        out.append(f"row {row[0]}" + (": " + ", ".join(values) if values else ""))
     return tuple(out)
 
 
@@ -210,8 +240,7 @@ def validate_table(
         present = list(types)
         n_rows = con.execute(f"SELECT COUNT(*) FROM {source}").fetchall()[0][0]
     except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0]
-        return [Problem(label, None, "readable", f"file cannot be read ({first})")], [], 0
+        return [Problem(label, None, "readable", f"file cannot be read ({_reason(exc)})")], [], 0
 
     missing = [c for c in spec.required_columns if c not in present]
     for name in missing:
@@ -246,7 +275,7 @@ def validate_table(
         ).fetchall()[0]
         for (name, rule, cond, msg), count in zip(checks, counts, strict=True):
             if count:
-                examples = _examples(con, source, spec, name, cond, mask=True)
+                examples = _examples(con, source, spec, name, cond, present, mask=True)
                 errors.append(Problem(label, name, rule, msg, count, examples))
 
     bad_columns = {p.column for p in errors}
@@ -278,8 +307,7 @@ def _row_rule_problems(con, spec, source, label, types, bad_columns) -> list[Pro
     problems = []
     for rule, cond, count in zip(rules, conds, counts, strict=True):
         if count:
-            shown = rule.column if rule.column in types else None  # absent: show the row only
-            examples = _examples(con, source, spec, shown, cond)
+            examples = _examples(con, source, spec, rule.column, cond, list(types))
             problems.append(Problem(label, rule.column, rule.name, rule.message, count, examples))
     return problems
 
@@ -318,7 +346,7 @@ def _value_format_problems(con, spec, source, label, present):
         cond = f"phone IS NOT NULL AND NOT regexp_matches(CAST(phone AS VARCHAR), '{E164}')"
         n = con.execute(f"SELECT COUNT(*) FROM {source} WHERE {cond}").fetchall()[0][0]
         if n:
-            ex = _examples(con, source, spec, "phone", cond, mask=True)
+            ex = _examples(con, source, spec, "phone", cond, present, mask=True)
             phone_w.append(
                 Problem(
                     label,
@@ -335,7 +363,7 @@ def _value_format_problems(con, spec, source, label, present):
         )
         n = con.execute(f"SELECT COUNT(*) FROM {source} WHERE {cond}").fetchall()[0][0]
         if n:
-            ex = _examples(con, source, spec, "country", cond)
+            ex = _examples(con, source, spec, "country", cond, present)
             country_w.append(
                 Problem(
                     label, "country", "iso_country", "country is not an ISO alpha-2 code", n, ex
@@ -352,7 +380,7 @@ def _value_format_problems(con, spec, source, label, present):
         if unknown:
             cond = "CAST(timezone AS VARCHAR) IN (" + _sql_list(tuple(unknown)) + ")"
             n = con.execute(f"SELECT COUNT(*) FROM {source} WHERE {cond}").fetchall()[0][0]
-            ex = _examples(con, source, spec, "timezone", cond)
+            ex = _examples(con, source, spec, "timezone", cond, present)
             tz_e.append(
                 Problem(label, "timezone", "iana_timezone", "unknown IANA time zone", n, ex)
             )
@@ -397,7 +425,7 @@ def foreign_key_problems(
                 f"SELECT COUNT(*) FROM {source} WHERE {child} IS NOT NULL AND {cond}"
             ).fetchall()[0][0]
             if n:
-                ex = _examples(con, source, spec, fk.column, cond)
+                ex = _examples(con, source, spec, fk.column, cond, child_types)
                 msg = f"value not found in {fk.ref_table}.{fk.ref_column}"
                 problems.append(Problem(labels[name], fk.column, "foreign_key", msg, n, ex))
     return problems

@@ -28,7 +28,7 @@ and optionally by segment, with the holdout comparison when the plan kept one. D
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +36,7 @@ import pandas as pd
 
 from smsseg.data.load import Dataset
 from smsseg.errors import SmssegError
+from smsseg.readout.checks import SRM_ALPHA, SrmResult, srm_check, srm_skipped
 from smsseg.readout.experiment import readout
 from smsseg.readout.outcomes import _check_days, data_end, recipient_outcomes, subscriber_counts
 
@@ -186,6 +187,8 @@ def campaign_metrics(
     segment: pd.Series | pd.DataFrame | None = None,
     holdout: pd.DataFrame | None = None,
     horizon_days: int = 90,
+    *,
+    holdout_share: float | Mapping[str, float] | None = None,
 ) -> CampaignReport:
     """Campaign metrics by campaign and by segment, with the holdout comparison.
 
@@ -198,16 +201,22 @@ def campaign_metrics(
     segment : customer_id → segment (a Series, or a frame with ``customer_id`` and ``segment``);
         customers it lacks are ``"(unsegmented)"``.
     holdout : the campaign plan: ``customer_id``, ``campaign_id``, ``holdout`` (bool), and
-        optionally ``send_at``. Planned (``holdout=False``, intent to treat) and held-out customers
-        are compared on purchase and revenue in ``(send_at, send_at + attribution_days]``;
-        ``send_at`` defaults to the campaign's first send.
+        optionally ``send_at`` (or ``send_at_utc``, as ``smsseg plan`` writes it). Planned
+        (``holdout=False``, intent to treat) and held-out customers are compared on purchase and
+        revenue in ``(send_at, send_at + attribution_days]``; ``send_at`` defaults to the
+        campaign's first send.
     horizon_days : look-back / look-ahead of retention, win-back and CLV change (default 90).
+    holdout_share : the holdout share the plan was made with (``smsseg plan --holdout``; in
+        ``plan.json``), for all campaigns or per campaign id. The sample-ratio check compares
+        each campaign's observed split with it; without it the check is not run
+        (``holdout_srm_p_value`` is NaN).
 
     Returns
     -------
     CampaignReport
         Metrics as defined in the module docstring; ``message`` warns about windows the data do
-        not yet cover.
+        not yet cover, and about a holdout split that does not match ``holdout_share``
+        (``holdout_srm_ok`` is then False).
 
     Raises
     ------
@@ -240,10 +249,15 @@ def campaign_metrics(
         by_segment["revenue_share"] = _ratio(by_segment["revenue"], total)
     holdout_table = None
     if holdout is not None:
-        holdout_table = holdout_readout(data, holdout, rec, attribution_days, seg)
+        holdout_table = holdout_readout(
+            data, holdout, rec, attribution_days, seg, shares=holdout_share
+        )
         by_campaign = _add_holdout(by_campaign, holdout_table, ["campaign_id"], ALL)
+        by_campaign["message"] = _with_srm_alarm(by_campaign)
         if by_segment is not None and seg is not None:
-            seg_table = holdout_readout(data, holdout, rec, attribution_days, seg, by_segment=True)
+            seg_table = holdout_readout(
+                data, holdout, rec, attribution_days, seg, by_segment=True, shares=holdout_share
+            )
             by_segment = _add_holdout(by_segment, seg_table, ["campaign_id", "segment"], None)
             holdout_table = pd.concat([holdout_table, seg_table], ignore_index=True)
     return CampaignReport(by_campaign, by_segment, holdout_table)
@@ -259,6 +273,8 @@ def _plan(holdout: pd.DataFrame, rec: pd.DataFrame) -> pd.DataFrame:
         customer_id=holdout["customer_id"].astype(str),
         campaign_id=holdout["campaign_id"].astype(str),
     )
+    if "send_at" not in plan.columns and "send_at_utc" in plan.columns:
+        plan["send_at"] = pd.to_datetime(plan["send_at_utc"], utc=True).dt.tz_localize(None)
     if "send_at" not in plan.columns:
         starts = rec.groupby("campaign_id")["first_sent_at"].min()
         plan["send_at"] = plan["campaign_id"].map(starts)
@@ -271,6 +287,38 @@ def _plan(holdout: pd.DataFrame, rec: pd.DataFrame) -> pd.DataFrame:
     return plan[["customer_id", "campaign_id", "send_at", "group"]]
 
 
+def _share_of(shares: float | Mapping[str, float] | None, campaign: str) -> float | None:
+    """The planned holdout share of one campaign (``None``: not known)."""
+    share = shares.get(campaign) if isinstance(shares, Mapping) else shares
+    if share is None:
+        return None
+    share = float(share)
+    if not 0 < share < 1:
+        raise SmssegError(
+            f"holdout share {share:g} of campaign {campaign!r} must lie strictly between 0 and 1"
+        )
+    return share
+
+
+def holdout_srm(
+    counts: Mapping[str, int], share: float | None, alpha: float = SRM_ALPHA
+) -> SrmResult:
+    """Sample-ratio check of a campaign's held-out / planned counts against the planned share.
+
+    The plan sets the split (a fixed ``round(share * n)`` is held out), so this is what catches a
+    plan file that lost or gained customers on the way (a filter, a join, a truncated export).
+    Comparing the observed split with itself, as before, always gave p = 1.
+    """
+    if share is None:
+        return srm_skipped(
+            counts,
+            "SRM not checked: the planned holdout share is unknown (give holdout_share, "
+            "or --plan a plan directory with plan.json)",
+            alpha,
+        )
+    return srm_check(counts, {"holdout": share, "planned": 1 - share}, alpha)
+
+
 def holdout_readout(
     data: Dataset,
     holdout: pd.DataFrame,
@@ -278,8 +326,13 @@ def holdout_readout(
     attribution_days: int,
     seg: pd.Series | None = None,
     by_segment: bool = False,
+    shares: float | Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
-    """Planned vs held-out customers, purchase (0/1) and revenue in the window, per campaign."""
+    """Planned vs held-out customers, purchase (0/1) and revenue in the window, per campaign.
+
+    ``shares`` is the planned holdout share (one for all campaigns, or per campaign id), against
+    which the split is checked (:func:`holdout_srm`).
+    """
     plan = _plan(holdout, rec)
     name = "_smsseg_holdout_plan"
     data.con.register(
@@ -299,13 +352,8 @@ def holdout_readout(
         outcomes["segment"] = outcomes["customer_id"].map(seg).fillna(UNSEGMENTED)
     tables = []
     for campaign, frame in outcomes.groupby("campaign_id", sort=True):
-        # The plan itself sets the split, so the SRM check compares the plan with itself.
-        split = (
-            frame["group"]
-            .value_counts()
-            .reindex(["holdout", "planned"], fill_value=0)
-            .clip(lower=1)
-        )
+        counts = frame["group"].value_counts().reindex(["holdout", "planned"], fill_value=0)
+        srm = holdout_srm(counts.to_dict(), _share_of(shares, str(campaign)))
         table = readout(
             frame,
             "group",
@@ -314,7 +362,7 @@ def holdout_readout(
             segment_col="segment" if by_segment else None,
             variants=["holdout", "planned"],
             kinds={"purchased": "proportion", "revenue": "mean"},
-            split=split.to_dict(),
+            srm_result=srm,
         )
         tables.append(table.assign(campaign_id=campaign))
     return pd.concat(tables, ignore_index=True)[
@@ -338,6 +386,22 @@ def _add_holdout(
             "incremental_conversion": conv["abs_diff"],
             "incremental_conversion_p_value": conv["p_value"],
             "incremental_revenue_per_customer": rev["abs_diff"],
+            "holdout_srm_p_value": conv["srm_p_value"],
+            "holdout_srm_ok": conv["srm_ok"],
         }
     )
     return metrics.join(extra, on=keys)
+
+
+def _with_srm_alarm(by_campaign: pd.DataFrame) -> pd.Series:
+    """``message`` with a note on campaigns whose holdout split is off the planned share."""
+    off = by_campaign["holdout_srm_ok"].eq(False).fillna(False)
+    alarm = by_campaign["holdout_srm_p_value"].map(
+        lambda p: (
+            f"holdout SAMPLE RATIO MISMATCH (p={p:.2g}): the split of planned and held-out "
+            "customers is off the planned holdout share; incremental effects are not trustworthy"
+        )
+    )
+    return by_campaign["message"].where(
+        ~off, alarm + by_campaign["message"].map(lambda m: f"; {m}" if m else "")
+    )

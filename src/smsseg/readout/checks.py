@@ -27,6 +27,8 @@ class SrmResult:
     statistic: float
     p_value: float
     alpha: float
+    #: why there is no p-value, when the check was not run (see :func:`srm_skipped`)
+    reason: str = ""
 
     @property
     def ok(self) -> bool:
@@ -34,9 +36,14 @@ class SrmResult:
         return not self.p_value < self.alpha
 
     @property
+    def checked(self) -> bool:
+        """Whether there is a p-value (two arms with units and a known intended split)."""
+        return not np.isnan(self.p_value)
+
+    @property
     def message(self) -> str:
-        if np.isnan(self.p_value):
-            return "SRM check not possible: fewer than two arms with units"
+        if not self.checked:
+            return self.reason or "SRM check not possible: fewer than two arms with units"
         observed = ", ".join(f"{k}={v:,}" for k, v in self.counts.items())
         expected = ", ".join(f"{k}={v:,.0f}" for k, v in self.expected.items())
         if self.ok:
@@ -51,7 +58,7 @@ class SrmResult:
             {
                 "variant": list(self.counts),
                 "n": list(self.counts.values()),
-                "expected_n": [self.expected[k] for k in self.counts],
+                "expected_n": [self.expected.get(k, np.nan) for k in self.counts],
                 "srm_p_value": self.p_value,
                 "srm_ok": self.ok,
             }
@@ -107,6 +114,16 @@ def srm_check(
         float(p_value),
         alpha,
     )
+
+
+def srm_skipped(counts: Mapping[str, int], reason: str, alpha: float = SRM_ALPHA) -> SrmResult:
+    """An :class:`SrmResult` without a test, e.g. when the intended split is not known.
+
+    A check against a made-up split would be worse than none: the observed split compared with
+    itself always passes (p = 1), and an equal split assumed for a 10 % holdout always fails.
+    """
+    nan = float("nan")
+    return SrmResult({k: int(v) for k, v in counts.items()}, {}, nan, nan, alpha, reason)
 
 
 def holm(p_values: Sequence[float]) -> np.ndarray:

@@ -50,6 +50,8 @@ class Comparison:
     method: str = ""
     variance_reduction: float = NAN
     message: str = ""
+    #: ``"proportion"`` or ``"mean"``: how the metric was tested (``""``: not tested at all)
+    kind: str = ""
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([asdict(self)])
@@ -148,6 +150,7 @@ def compare(
         _f(treatment.mean),
         int(control.n),
         _f(control.mean),
+        kind=kind,
     )
     message = _problem(control, treatment, kind, (variant, control_name))
     if message:

@@ -41,7 +41,9 @@ COLUMNS = [
     "expected_loss",
     "significant",
     "srm_p_value",
+    "srm_ok",
     "message",
+    "kind",
     "method",
     "variance_reduction",
 ]
@@ -226,7 +228,13 @@ def _with_bootstrap(
 
 
 def finish(rows: list[Comparison], srm: SrmResult, alpha: float, correction: str) -> pd.DataFrame:
-    """Family-wise columns: adjusted p-values, significance, the SRM p-value and its flag."""
+    """Family-wise columns: adjusted p-values, significance, the SRM p-value and its flag.
+
+    ``srm_ok`` is the typed verdict (``<NA>`` when the check could not run); the alarm is also
+    prepended to every row's ``message`` for people reading the file. ``attrs["srm_message"]``
+    keeps the check's own sentence for callers that print it (a string: pandas writes ``attrs``
+    into Parquet metadata as JSON).
+    """
     table = pd.DataFrame(
         [asdict(r) for r in rows],
         columns=[c for c in COLUMNS if c in Comparison.__dataclass_fields__],
@@ -234,9 +242,35 @@ def finish(rows: list[Comparison], srm: SrmResult, alpha: float, correction: str
     table["p_value_adj"] = adjust_p_values(table["p_value"].to_numpy(float), correction)
     table["significant"] = table["p_value_adj"] < alpha
     table["srm_p_value"] = srm.p_value
+    table["srm_ok"] = pd.Series(
+        srm.ok if srm.checked else pd.NA, index=table.index, dtype="boolean"
+    )
     if not srm.ok:
         table["message"] = [f"{srm.message}" + (f"; {m}" if m else "") for m in table["message"]]
-    return table[COLUMNS].reset_index(drop=True)
+    table = table[COLUMNS].reset_index(drop=True)
+    table.attrs["srm_message"] = srm.message
+    return table
+
+
+def require_numeric(df: pd.DataFrame, columns: Sequence[str], where: str) -> None:
+    """Raise unless every named column is numeric (or 0/1 text); the message names file and column.
+
+    :func:`readout` turns a non-numeric metric into rows that say so, so that one bad column does
+    not hide the others. A command reading a file calls this first instead: a text column given
+    as a metric is a mistake in the command line, and must not end in a written, empty readout.
+    """
+    problems = []
+    for column in dict.fromkeys(columns):
+        values = df[column]
+        if values.notna().any() and _numeric(values, column)[0] is None:
+            bad = (pd.to_numeric(values, errors="coerce").isna() & values.notna()).to_numpy()
+            first = int(np.flatnonzero(bad)[0])
+            problems.append(
+                f"column '{column}' is not numeric ({int(bad.sum()):,} value(s) are not numbers; "
+                f"e.g. data row {first + 1}: {values.iloc[first]!r})"
+            )
+    if problems:
+        raise SmssegError(f"{where}: " + "; ".join(problems))
 
 
 def readout(
@@ -259,6 +293,7 @@ def readout(
     mixture_sd: float = 0.1,
     prior: tuple[float, float] = (1.0, 1.0),
     srm_alpha: float = SRM_ALPHA,
+    srm_result: SrmResult | None = None,
     seed: int = 0,
 ) -> pd.DataFrame:
     """Read out an A/B(/n) test from unit-level data.
@@ -285,12 +320,15 @@ def readout(
     sequential : always-valid mSPRT p-values and confidence sequences, for peeking.
     mixture_sd, prior : see :func:`compare`.
     srm_alpha : SRM threshold; below it every row is flagged.
+    srm_result : an SRM verdict made by the caller, used instead of the check against ``split``
+        (e.g. :func:`~smsseg.readout.checks.srm_skipped` when the intended split is unknown).
 
     Returns
     -------
     pandas.DataFrame
         One row per segment × variant × metric, columns :data:`COLUMNS`. ``message`` explains
-        rows that could not be analysed and carries the SRM flag.
+        rows that could not be analysed and carries the SRM alarm; ``srm_ok`` is the SRM verdict
+        (``<NA>`` when no check was possible) and ``attrs["srm_message"]`` its sentence.
 
     Raises
     ------
@@ -319,7 +357,7 @@ def readout(
         variants = list(df[variant_col].cat.categories)
     names = _variant_order(df[variant_col], str(control), variants)
     counts = df[variant_col].dropna().astype(str).value_counts()
-    srm = srm_check({v: int(counts.get(v, 0)) for v in names}, split, srm_alpha)
+    srm = srm_result or srm_check({v: int(counts.get(v, 0)) for v in names}, split, srm_alpha)
     ctx = {
         "variant_col": variant_col,
         "segment_col": segment_col,
