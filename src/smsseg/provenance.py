@@ -46,6 +46,7 @@ ROW_NOUNS = {
     "events": ("site event", "site events"),
     "sms": ("SMS event", "SMS events"),
     "loyalty": ("loyalty enrolment", "loyalty enrolments"),
+    "loyalty_events": ("loyalty points entry", "loyalty points entries"),
     "assignments": ("test assignment", "test assignments"),
 }
 
