@@ -91,8 +91,9 @@ def _markdown(rows: list[dict], checks: dict, commit: str) -> str:
         "Every churn candidate of the deployed bundle on the realized future (diagnosis: the "
         "champion was chosen on train's own test, before this future existed):",
         "",
-        "| as of | H | chosen | model AUC / ECE | blend AUC / ECE | calibrated BG/NBD AUC / ECE |",
-        "|---|---:|---|---|---|---|",
+        "| as of | H | chosen | model AUC / ECE | blend AUC / ECE | calibrated BG/NBD AUC / ECE "
+        "| gain over BG/NBD reported / realized |",
+        "|---|---:|---|---|---|---|---|",
     ]
     for r in rows:
         if r["trained"]:
@@ -103,7 +104,7 @@ def _markdown(rows: list[dict], checks: dict, commit: str) -> str:
             lines.append(
                 f"| {r['as_of']} | {r['horizon_days']} | {r['scorer']} | "
                 + " | ".join(cells)
-                + " |"
+                + f" | {r['reported_gain_vs_bgnbd']:+.4f} / {r['gain_vs_bgnbd']:+.4f} |"
             )
     lines += ["", "Rows that cannot be trained:"]
     lines += [

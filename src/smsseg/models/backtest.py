@@ -75,6 +75,13 @@ class BacktestResult:
                 out[f"{candidate}.ece"] = float(table.loc[candidate, "ece"])
         out["gain_vs_bgnbd"] = out["smsseg.roc_auc"] - out["bgnbd.roc_auc"]
         out["reported_minus_realized"] = out["reported_auc"] - out["smsseg.roc_auc"]
+        # the gain over BG/NBD that train's own test predicted, next to the realized gain
+        table = self.train.churn_tables.get(self.headline) if self.train.churn_tables else None
+        out["reported_gain_vs_bgnbd"] = (
+            float(table.loc[self.train.champion, "roc_auc"] - table.loc["bgnbd_raw", "roc_auc"])
+            if table is not None
+            else float("nan")
+        )
         return out
 
 
