@@ -323,7 +323,8 @@ def backtest(
         f"smsseg scorer: {summary['scorer']}; validation: {summary['validation']}; "
         f"AUC reported by train {summary['reported_auc']:.4f}, realized "
         f"{summary['smsseg.roc_auc']:.4f} (gap {summary['reported_minus_realized']:+.4f}); "
-        f"gain over BG/NBD {summary['gain_vs_bgnbd']:+.4f}",
+        f"gain over BG/NBD reported {summary['reported_gain_vs_bgnbd']:+.4f}, realized "
+        f"{summary['gain_vs_bgnbd']:+.4f}",
         highlight=False,
     )
     for note in result.notes:
