@@ -41,7 +41,8 @@ class BacktestResult:
 
     ``tables`` has one metrics table per population (rows :data:`BACKTEST_SCORES`); ``rows`` one
     row per customer scored at ``as_of`` with the realized label, population and every score;
-    ``reported`` the headline metrics ``train`` reported from its own test (empty without one).
+    ``reported`` the headline metrics ``train`` reported from its own test for the deployed
+    scorer, with ``gain_vs_bgnbd`` over the raw BG/NBD (empty without a test).
     """
 
     as_of: pd.Timestamp
@@ -76,12 +77,7 @@ class BacktestResult:
         out["gain_vs_bgnbd"] = out["smsseg.roc_auc"] - out["bgnbd.roc_auc"]
         out["reported_minus_realized"] = out["reported_auc"] - out["smsseg.roc_auc"]
         # the gain over BG/NBD that train's own test predicted, next to the realized gain
-        table = self.train.churn_tables.get(self.headline) if self.train.churn_tables else None
-        out["reported_gain_vs_bgnbd"] = (
-            float(table.loc[self.train.champion, "roc_auc"] - table.loc["bgnbd_raw", "roc_auc"])
-            if table is not None
-            else float("nan")
-        )
+        out["reported_gain_vs_bgnbd"] = self.reported.get("gain_vs_bgnbd", float("nan"))
         return out
 
 
@@ -168,7 +164,11 @@ def run_backtest(
     headline = headline_population(tables)
     reported = {}
     if result.churn_tables.get(headline) is not None:
-        reported = result.churn_tables[headline].loc[result.champion].to_dict()
+        table = result.churn_tables[headline]
+        reported = table.loc[result.champion].to_dict()
+        reported["gain_vs_bgnbd"] = float(
+            table.loc[result.champion, "roc_auc"] - table.loc["bgnbd_raw", "roc_auc"]
+        )
     notes = [*result.notes, *scores.attrs.get("notes", [])]
     return BacktestResult(stamp, horizon, tables, rows, headline, reported, result, notes)
 
