@@ -74,6 +74,13 @@ def discount_vs_truth(result, truth: pd.DataFrame) -> dict:
     return out
 
 
+def _table(table: pd.DataFrame, cols: list[str]) -> list[str]:
+    lines = ["| score | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
+    for name in table.index:
+        lines.append(f"| {name} | " + " | ".join(f"{table.loc[name, c]:.4f}" for c in cols) + " |")
+    return lines
+
+
 def _markdown(r: dict) -> str:
     t = pd.DataFrame(r["churn_table"]).T
     prospects = r.get("churn_table_prospects")
@@ -95,11 +102,8 @@ def _markdown(r: dict) -> str:
         f"**{r['champion']}**. Training took {r['train_seconds']:.0f} s. "
         f"MLflow run: experiment `smsseg-quality-churn`, run `{r['mlflow']['churn']}`.",
         "",
-        "| score | " + " | ".join(cols) + " |",
-        "|---|" + "---:|" * len(cols),
+        *_table(t, cols),
     ]
-    for name in t.index:
-        lines.append(f"| {name} | " + " | ".join(f"{t.loc[name, c]:.4f}" for c in cols) + " |")
     if prospects:
         p = pd.DataFrame(prospects).T
         lines += [
@@ -107,11 +111,8 @@ def _markdown(r: dict) -> str:
             f"Prospects (no completed order at the cut-off; {int(p.loc['model', 'n']):,} rows, "
             f"churn rate {p.loc['model', 'base_rate']:.3f}):",
             "",
-            "| score | " + " | ".join(cols) + " |",
-            "|---|" + "---:|" * len(cols),
+            *_table(p, cols),
         ]
-        for name in p.index:
-            lines.append(f"| {name} | " + " | ".join(f"{p.loc[name, c]:.4f}" for c in cols) + " |")
     c = r["checks"]
     lines += [
         "",

@@ -28,6 +28,18 @@ METRIC_LABELS = {
 }
 
 
+#: Options shared by ``train`` and ``backtest`` (the same training either way).
+SnapshotsOption = Annotated[
+    int | None,
+    typer.Option(help="Training snapshots (default 12; history permitting, see docs/models.md)."),
+]
+SpacingOption = Annotated[
+    int | None, typer.Option(help="Days between snapshots (default max(7, horizon / 6)).")
+]
+SeedOption = Annotated[int, typer.Option(help="Seed of every random step.")]
+ThreadsOption = Annotated[int, typer.Option(help="LightGBM threads (0: all cores).")]
+
+
 def _progress() -> Progress:
     return Progress(
         TextColumn("{task.description}"),
@@ -124,17 +136,10 @@ def train(
     name: Annotated[
         str, typer.Option(help="Save the models to models/<name> (or a path).")
     ] = "smsseg",
-    snapshots: Annotated[
-        int | None,
-        typer.Option(
-            help="Training snapshots (default 12; history permitting, see docs/models.md)."
-        ),
-    ] = None,
-    spacing_days: Annotated[
-        int | None, typer.Option(help="Days between snapshots (default max(7, horizon / 6)).")
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of every random step.")] = config.DEFAULT_SEED,
-    threads: Annotated[int, typer.Option(help="LightGBM threads (0: all cores).")] = 0,
+    snapshots: SnapshotsOption = None,
+    spacing_days: SpacingOption = None,
+    seed: SeedOption = config.DEFAULT_SEED,
+    threads: ThreadsOption = 0,
     mlflow: Annotated[
         bool, typer.Option("--mlflow/--no-mlflow", help="Log runs and register models.")
     ] = True,
@@ -278,12 +283,10 @@ def backtest(
         typer.Option(help="Folder for backtest.json, predictions and the calibration plot."),
     ] = None,
     experiment: Annotated[str, typer.Option(help="MLflow experiment prefix.")] = "smsseg",
-    snapshots: Annotated[int | None, typer.Option(help="Training snapshots (default 12).")] = None,
-    spacing_days: Annotated[
-        int | None, typer.Option(help="Days between snapshots (default max(7, H / 6)).")
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of every random step.")] = config.DEFAULT_SEED,
-    threads: Annotated[int, typer.Option(help="LightGBM threads (0: all cores).")] = 0,
+    snapshots: SnapshotsOption = None,
+    spacing_days: SpacingOption = None,
+    seed: SeedOption = config.DEFAULT_SEED,
+    threads: ThreadsOption = 0,
     mlflow: Annotated[
         bool, typer.Option("--mlflow/--no-mlflow", help="Log the backtest to MLflow.")
     ] = True,
