@@ -11,7 +11,7 @@ Brier, ECE and lift, next to the AUC that ``train`` *reported* from its own out-
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -124,42 +124,20 @@ def run_backtest(
             f"of the last order in the data ({last.date() if last is not None else 'none'}): "
             "the realized window would be cut short; pick an earlier --as-of or a shorter horizon"
         )
-    settings = settings or TrainSettings()
-    settings.horizon_days = horizon
+    settings = replace(settings or TrainSettings(), horizon_days=horizon)
     past = truncate(data, stamp)
     result = train_models(past, stamp, settings)
-    bundle = result.bundle
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        features = build_scoring_features(past, stamp, bundle, seed=settings.seed)
-    scores = predict_scores(features, bundle, stamp, has_discounts=has_discount_data(past))
-    model_p = bundle.churn.proba_from_matrix(
-        bundle.churn.prepare(features[list(bundle.churn.feature_names_in_)])
-    )
-    candidates = ChurnScorer.from_dict(bundle.meta.get("churn_scorer")).candidates(
-        model_p, features
-    )
-    realized = realized_churn(data, stamp, horizon).reindex(features.index)
-    frame = result.snapshots
-    prod = frame["snapshot"].isin(list(result.plan.production)).to_numpy()
-    rule = RecencyRule().fit(frame[prod], frame["churn"].to_numpy()[prod])
-    rows = pd.DataFrame(
-        {
-            "customer_id": features.index.astype(str),
-            "churn": realized.to_numpy(dtype=np.int64),
-            "population": np.where(
-                population_masks(features["frequency"])["buyers"], "buyers", "prospects"
-            ),
-            "smsseg": scores["churn_probability"].to_numpy(),
-            "bgnbd": bgnbd_churn_probability(features),
-            "recency_rule": rule.predict_proba(features)[:, 1],
-            **{f"candidate_{k}": v for k, v in candidates.items()},
-        }
-    )
+    rows, score_notes = _score_at(past, stamp, result, settings.seed)
+    realized = realized_churn(data, stamp, horizon).reindex(rows["customer_id"])
+    rows.insert(1, "churn", realized.to_numpy(dtype=np.int64))
     tables = population_tables(
         rows["churn"].to_numpy(),
         {k: rows[k].to_numpy() for k in (*BACKTEST_SCORES, *CANDIDATES)},
-        population_masks(features["frequency"]),
+        {
+            "buyers": (rows["population"] == "buyers").to_numpy(),
+            "prospects": (rows["population"] == "prospects").to_numpy(),
+            "all": np.ones(len(rows), dtype=bool),
+        },
     )
     headline = headline_population(tables)
     reported = {}
@@ -169,8 +147,37 @@ def run_backtest(
         reported["gain_vs_bgnbd"] = float(
             table.loc[result.champion, "roc_auc"] - table.loc["bgnbd_raw", "roc_auc"]
         )
-    notes = [*result.notes, *scores.attrs.get("notes", [])]
+    notes = [*result.notes, *score_notes]
     return BacktestResult(stamp, horizon, tables, rows, headline, reported, result, notes)
+
+
+def _score_at(
+    past: Dataset, stamp: pd.Timestamp, result: TrainResult, seed: int
+) -> tuple[pd.DataFrame, list[str]]:
+    """Every score of every customer at ``stamp``, from the data cut there; and the notes."""
+    bundle = result.bundle
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        features = build_scoring_features(past, stamp, bundle, seed=seed)
+    scores = predict_scores(features, bundle, stamp, has_discounts=has_discount_data(past))
+    churn = bundle.churn
+    model_p = churn.proba_from_matrix(churn.prepare(features[list(churn.feature_names_in_)]))
+    scorer = ChurnScorer.from_dict(bundle.meta.get("churn_scorer"))
+    frame = result.snapshots
+    prod = frame["snapshot"].isin(list(result.plan.production)).to_numpy()
+    rule = RecencyRule().fit(frame[prod], frame["churn"].to_numpy()[prod])
+    buyers = population_masks(features["frequency"])["buyers"]
+    rows = pd.DataFrame(
+        {
+            "customer_id": features.index.astype(str),
+            "population": np.where(buyers, "buyers", "prospects"),
+            "smsseg": scores["churn_probability"].to_numpy(),
+            "bgnbd": bgnbd_churn_probability(features),
+            "recency_rule": rule.predict_proba(features)[:, 1],
+            **{f"candidate_{k}": v for k, v in scorer.candidates(model_p, features).items()},
+        }
+    )
+    return rows, list(scores.attrs.get("notes", []))
 
 
 def backtest_report(result: BacktestResult) -> dict:
