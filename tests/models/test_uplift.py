@@ -52,6 +52,31 @@ def test_out_of_fold_uplift_is_honest(learner, experiment):
     assert spearman(learner.oof_uplift_, tau_train) > 0.3
 
 
+@pytest.mark.parametrize("kind", ["t", "x"])
+def test_out_of_fold_uplift_never_sees_the_labels_of_its_fold(kind):
+    # Shuffle the outcomes inside fold 0 (within arm x above/below-median cells, so that the
+    # stratified folds stay the same): fold 0's out-of-fold uplift must not move, the other folds'
+    # must (their models trained on fold 0). The X-learner needs nested cross-fitting for this: a
+    # plain one imputes the other folds' effects with outcome models that saw fold 0.
+    X, t, y, _ = uplift_frame(2000, seed=4)
+    rng = np.random.default_rng(0)
+    y = y + rng.normal(0, 0.3, len(y))  # continuous: a reshuffle cannot leave the labels equal
+    params = {**FAST, "n_estimators": 30}
+    before = make_learner(kind, **params).fit(X, t, y)
+    held = before.oof_fold_ == 0
+    cell = t * 2 + (y > np.median(y))
+    shuffled = y.copy()
+    for c in np.unique(cell):
+        rows = np.flatnonzero(held & (cell == c))
+        shuffled[rows] = y[rng.permutation(rows)]
+    assert not np.allclose(shuffled[held], y[held])
+    after = make_learner(kind, **params).fit(X, t, shuffled)
+    np.testing.assert_array_equal(after.oof_fold_, before.oof_fold_)
+    np.testing.assert_array_equal(after.oof_uplift_[held], before.oof_uplift_[held])
+    assert not np.allclose(after.oof_uplift_[~held], before.oof_uplift_[~held])
+    assert not np.allclose(after.predict(X), before.predict(X))  # the final models saw it all
+
+
 def test_seeded_learners_are_deterministic(experiment):
     X, t, y, Xt = experiment[0], experiment[1], experiment[2], experiment[3]
     a = XLearner(**FAST).fit(X, t, y).predict(Xt)

@@ -13,8 +13,13 @@ save as LightGBM native text + JSON like every other smsseg model.
   ``uplift(x) = e * tau0(x) + (1 - e) * tau1(x)`` with ``e`` the share treated (a randomized
   test has a constant propensity).
 
-Both learners also return ``oof_uplift_``: each training row's uplift from models fitted on the
-other folds, for honest in-sample evaluation. :meth:`predict` uses models refitted on all rows.
+Both learners also return ``oof_uplift_`` (and ``oof_fold_``, each row's fold): each training
+row's uplift from models that never saw that row's fold — for the X-learner this needs **nested**
+cross-fitting: for each outer fold ``k`` the outcome models are cross-fitted again on the other
+folds only (inner folds drawn from those rows alone), their imputed effects train ``tau0`` /
+``tau1``, and these predict fold ``k``. No label of fold ``k`` reaches its out-of-fold uplift,
+so it is an honest in-sample evaluation. :meth:`predict` uses models refitted on all rows (their
+``tau`` learn the imputed effects of the plain, non-nested cross-fitting over all rows).
 """
 
 from __future__ import annotations
@@ -118,10 +123,18 @@ class _UpliftLearner(BaseEstimator):
         self.n_features_in_ = len(self.features_)
         self.categories_ = learn_categories(X)
         self.propensity_ = float(t.mean())
+        M = to_matrix(X, self.features_, self.categories_)
+        folds = self._folds(t, y)
+        self.oof_fold_ = np.empty(len(y), dtype=np.int64)
+        for k, (_, held_idx) in enumerate(folds):
+            self.oof_fold_[held_idx] = k
+        return M, t, y, folds
+
+    def _folds(self, t: np.ndarray, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Stratified folds (arm × outcome above its median) of these rows, positions into them."""
         strata = t * 2 + (y > np.median(y)).astype(np.int64)
         folds = StratifiedKFold(int(self.n_folds), shuffle=True, random_state=self.random_state)
-        M = to_matrix(X, self.features_, self.categories_)
-        return M, t, y, list(folds.split(M, strata))
+        return list(folds.split(np.zeros(len(y)), strata))
 
     def _predict_mu(self, booster: lgb.Booster, M: np.ndarray) -> np.ndarray:
         return booster.predict(M)  # probability for binary outcomes, value for regression
@@ -232,6 +245,22 @@ class XLearner(_UpliftLearner):
 
     def fit(self, X, treatment, y) -> XLearner:
         M, t, y, folds = self._prepare_fit(X, treatment, y)
+        # Out of fold, nested: fold k's uplift comes from tau models trained on the other folds'
+        # imputed effects, whose outcome models were cross-fitted on those folds alone.
+        self.oof_uplift_ = np.empty(len(y))
+        for fit_idx, held_idx in folds:
+            Mf, tf, yf = M[fit_idx], t[fit_idx], y[fit_idx]
+            imputed = self._imputed(Mf, tf, yf, self._folds(tf, yf))
+            tau0, tau1 = self._fit_taus(Mf, tf, imputed)
+            self.oof_uplift_[held_idx] = self._combine(tau0, tau1, M[held_idx], float(tf.mean()))
+        # Final models: imputed effects cross-fitted over all rows, tau fitted on all rows.
+        tau0, tau1 = self._fit_taus(M, t, self._imputed(M, t, y, folds))
+        self.boosters_ = {"tau0": tau0, "tau1": tau1}
+        return self
+
+    def _imputed(self, M, t, y, folds) -> np.ndarray:
+        """Imputed individual effects of these rows: each observed outcome against the other arm's
+        outcome model, cross-fitted over ``folds`` (positions into these rows)."""
         mu0_hat, mu1_hat = np.empty(len(y)), np.empty(len(y))
         for fit_idx, held_idx in folds:
             tf, yf = t[fit_idx], y[fit_idx]
@@ -241,15 +270,7 @@ class XLearner(_UpliftLearner):
             mu1_hat[held_idx] = self._predict_mu(
                 self._booster(M[fit_idx][tf == 1], yf[tf == 1], self.objective_), M[held_idx]
             )
-        # Imputed individual effects: observed outcome against the other arm's cross-fitted model.
-        imputed = np.where(t == 1, y - mu0_hat, mu1_hat - y)
-        self.oof_uplift_ = np.empty(len(y))
-        for fit_idx, held_idx in folds:
-            tau0, tau1 = self._fit_taus(M[fit_idx], t[fit_idx], imputed[fit_idx])
-            self.oof_uplift_[held_idx] = self._combine(tau0, tau1, M[held_idx])
-        tau0, tau1 = self._fit_taus(M, t, imputed)
-        self.boosters_ = {"tau0": tau0, "tau1": tau1}
-        return self
+        return np.where(t == 1, y - mu0_hat, mu1_hat - y)
 
     def _fit_taus(self, M, t, imputed) -> tuple[lgb.Booster, lgb.Booster]:
         return (
@@ -257,8 +278,10 @@ class XLearner(_UpliftLearner):
             self._booster(M[t == 1], imputed[t == 1], "regression"),
         )
 
-    def _combine(self, tau0: lgb.Booster, tau1: lgb.Booster, M: np.ndarray) -> np.ndarray:
-        e = self.propensity_
+    def _combine(
+        self, tau0: lgb.Booster, tau1: lgb.Booster, M: np.ndarray, e: float | None = None
+    ) -> np.ndarray:
+        e = self.propensity_ if e is None else e
         return e * tau0.predict(M) + (1.0 - e) * tau1.predict(M)
 
     def uplift_from_matrix(self, M: np.ndarray) -> np.ndarray:
