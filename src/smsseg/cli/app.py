@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
-from collections.abc import Callable
+import sys
+import warnings
+from collections import Counter
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.progress import Progress
 
 from smsseg.errors import SmssegError
 
@@ -26,18 +31,113 @@ err_console = Console(stderr=True, soft_wrap=True)
 F = TypeVar("F", bound=Callable)
 
 
+class WarningSummary:
+    """The warnings of one command: Python warnings and WARNING-or-worse log records.
+
+    Nothing is silenced: each distinct message is counted as it comes and printed once, with
+    its count, when the command ends (:meth:`print`), after any progress bar has gone.
+    """
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()  # insertion order: first seen first
+
+    def add(self, message: str) -> None:
+        self.counts[message.strip()] += 1
+
+    def showwarning(self, message, category, filename, lineno, file=None, line=None) -> None:
+        """A :func:`warnings.showwarning` replacement that records instead of printing."""
+        self.add(f"{message} ({category.__name__})")
+
+    def print(self, console: Console) -> None:
+        if not self.counts:
+            return
+        total = sum(self.counts.values())
+        console.print(
+            f"[yellow]{total} warning(s)[/], {len(self.counts)} distinct:", highlight=False
+        )
+        for message, count in self.counts.items():
+            times = f" [dim](x{count})[/]" if count > 1 else ""
+            console.print("[yellow]warning:[/] ", end="")
+            console.print(message, markup=False, highlight=False, end="")
+            console.print(times, highlight=False)
+
+
+class _SummaryHandler(logging.Handler):
+    """Log records of WARNING and above go to the command's :class:`WarningSummary`."""
+
+    def __init__(self, summary: WarningSummary) -> None:
+        super().__init__(level=logging.WARNING)
+        self.summary = summary
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.summary.add(record.getMessage())
+        except Exception:  # a malformed record must not end the command
+            self.handleError(record)
+
+
+@contextlib.contextmanager
+def warning_summary(console: Console) -> Iterator[WarningSummary]:
+    """Record the warnings raised and logged inside, print them once (counted) on the way out.
+
+    Every Python warning is recorded each time it is raised ("always": the count is real),
+    except deprecation warnings raised in other packages' code, which Python's default filters
+    leave to those packages' developers (ours, attributed to ``smsseg`` modules, are recorded).
+    Filters the user chose with ``-W`` / ``PYTHONWARNINGS`` are left as they are. Log records
+    below WARNING (``--verbose``) still go to ``console`` as they come.
+    """
+    summary = WarningSummary()
+    live = RichHandler(console=console, show_time=False, show_path=False, markup=False)
+    live.addFilter(lambda record: record.levelno < logging.WARNING)
+    root = logging.getLogger()
+    handlers = [live, _SummaryHandler(summary)]
+    for handler in handlers:
+        root.addHandler(handler)
+    try:
+        with warnings.catch_warnings():
+            if not sys.warnoptions:
+                warnings.simplefilter("always")
+                for category in (DeprecationWarning, PendingDeprecationWarning):
+                    warnings.filterwarnings("ignore", category=category)  # Python's default
+                    warnings.filterwarnings("always", category=category, module=r"smsseg(\.|$)")
+            warnings.showwarning = summary.showwarning
+            yield summary
+    finally:
+        for handler in handlers:
+            root.removeHandler(handler)
+        summary.print(console)
+
+
 @app.callback()
 def _configure_logging(
+    ctx: typer.Context,
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Also print informational logs."),
 ) -> None:
-    """Route log records (data warnings, progress notes) to stderr, one line each."""
-    handler = RichHandler(console=err_console, show_time=False, show_path=False, markup=False)
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(message)s",
-        handlers=[handler],
-        force=True,
-    )
+    """Informational logs (``--verbose``) go to stderr as they come; warnings, summarised, at the end."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):  # a second command in the same process starts afresh
+        if isinstance(handler, (RichHandler, _SummaryHandler)):
+            root.removeHandler(handler)
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+    ctx.with_resource(warning_summary(err_console))
+
+
+class ClearingProgress(Progress):
+    """A progress bar that leaves its last state on success and clears itself on an error.
+
+    A bar stopped by an exception (``load 0/11``) says nothing the error message does not, and
+    would sit above it.
+    """
+
+    def __exit__(self, exc_type, exc_val, exc_tb) -> None:
+        if exc_type is not None:
+            self.live.transient = True
+        super().__exit__(exc_type, exc_val, exc_tb)
+
+
+def progress(*columns) -> Progress:
+    """A progress bar on stderr (see :class:`ClearingProgress`)."""
+    return ClearingProgress(*columns, console=err_console, transient=False)
 
 
 def handle_errors(func: F) -> F:

@@ -22,8 +22,15 @@ def validate(
     data_dir: Annotated[Path, typer.Argument(help="Directory of contract tables.")],
 ) -> None:
     """Check a data directory against the contract; exit 1 with clear messages if it breaks it."""
-    logging.disable(logging.WARNING)  # warnings are printed below, once
-    report = validate_dir(data_dir)
+    # the report's warnings are this command's output, printed below; the loader logs the
+    # same ones, so its logger is quiet for this one call (not process-wide: restored after)
+    loader = logging.getLogger("smsseg.data.load")
+    level = loader.level
+    loader.setLevel(logging.ERROR)
+    try:
+        report = validate_dir(data_dir)
+    finally:
+        loader.setLevel(level)
     for problem in report.warnings:
         err_console.print("[yellow]warning:[/] ", end="")
         err_console.print(problem.render(), markup=False, highlight=False)

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import warnings
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from smsseg import config
 from smsseg._io import write_parquet
-from smsseg.cli.app import app, console, err_console, handle_errors, print_rows_after, warn
+from smsseg.cli.app import app, console, handle_errors, print_rows_after, progress
 from smsseg.errors import SmssegError
 from smsseg.timeutil import AS_OF_HELP, as_of_label, parse_as_of
 
@@ -80,14 +79,9 @@ def features(
     if top_k < 1:
         raise SmssegError(f"--top-k={top_k} must be >= 1")
     chosen = [c.strip() for c in categories.split(",") if c.strip()] if categories else None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        frame, after = _build(
-            data, stamp, horizon_days, top_k, chosen, validate, btyd, memory_limit
-        )
+    # its warnings are summarised, once each, when the command ends
+    frame, after = _build(data, stamp, horizon_days, top_k, chosen, validate, btyd, memory_limit)
     print_rows_after(after)
-    for warning in caught:
-        warn(str(warning.message))
     provenance = for_data("features", stamp, data)
     write_parquet(frame, out, use_dictionary=text_columns(frame), metadata=provenance.to_metadata())
     console.print(
@@ -126,8 +120,8 @@ def _build(data, as_of, horizon_days, top_k, categories, validate, btyd, memory_
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=err_console, transient=False) as progress:
-        task = progress.add_task("load", total=len(STEPS) + 1)
+    with progress(*columns) as bar:
+        task = bar.add_task("load", total=len(STEPS) + 1)
         try:
             con = connect(memory_limit=memory_limit)
         except duckdb.Error as exc:
@@ -140,7 +134,7 @@ def _build(data, as_of, horizon_days, top_k, categories, validate, btyd, memory_
             dataset = load(data, validate=validate, con=con)
 
             def step(name: str) -> None:
-                progress.update(task, advance=1, description=name)
+                bar.update(task, advance=1, description=name)
 
             frame = build_features(
                 dataset,
@@ -156,7 +150,7 @@ def _build(data, as_of, horizon_days, top_k, categories, validate, btyd, memory_
         finally:
             con.close()
             shutil.rmtree(spill, ignore_errors=True)
-        progress.update(task, advance=1, description="done")
+        bar.update(task, advance=1, description="done")
     return frame, after
 
 

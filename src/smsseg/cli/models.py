@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +11,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from smsseg import config
-from smsseg.cli.app import app, console, err_console, handle_errors, report_as_of
+from smsseg.cli.app import app, console, handle_errors, progress, report_as_of
 from smsseg.errors import SmssegError
 from smsseg.timeutil import AS_OF_HELP, as_of_label, parse_as_of
 
@@ -41,13 +39,11 @@ ThreadsOption = Annotated[int, typer.Option(help="LightGBM threads (0: all cores
 
 
 def _progress() -> Progress:
-    return Progress(
+    return progress(
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
-        console=err_console,
-        transient=False,
     )
 
 
@@ -153,7 +149,6 @@ def train(
     stamp = parse_as_of(as_of, "--as-of")
     if horizon_days < 1:
         raise SmssegError(f"--horizon-days={horizon_days} must be >= 1")
-    logging.disable(logging.WARNING)
     dataset = load(data)
     report_as_of(dataset, stamp)
     settings = TrainSettings(
@@ -163,8 +158,7 @@ def train(
         seed=seed,
         n_jobs=threads or None,
     )
-    with _progress() as bar, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with _progress() as bar:
         task = bar.add_task("training", total=len(STEPS))
 
         def step(label: str) -> None:
@@ -178,9 +172,7 @@ def train(
         from smsseg.models.tracking import configure
 
         uri = configure()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            logged = log_training(result, dataset, experiment=experiment, uri=uri)
+        logged = log_training(result, dataset, experiment=experiment, uri=uri)
     else:
         result.bundle.meta["version"] = f"{name}@{result.bundle.meta['as_of']}"
     # a bare name lives under models/; only something that looks like a path is taken as one
@@ -233,11 +225,9 @@ def score(
     bands = RiskBands(high=high, medium=medium)
     reason_bands = [b.strip() for b in reasons_for.split(",") if b.strip()]
     bundle = load_bundle(resolve_model_dir(model))
-    logging.disable(logging.WARNING)
     dataset = load(data)
     report_as_of(dataset, stamp)
-    with _progress() as bar, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with _progress() as bar:
         task = bar.add_task("features", total=None)
         scores, timings = score_customers(
             dataset,
@@ -306,8 +296,7 @@ def backtest(
     )
     dataset = load(data)
     report_as_of(dataset, stamp, held_out=True)
-    with _progress() as bar, warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
+    with _progress() as bar:
         task = bar.add_task("backtest: training and scoring as of T", total=None)
         result = run_backtest(dataset, stamp, horizon_days, settings)
         bar.update(task, description="backtest: done", total=1, completed=1)

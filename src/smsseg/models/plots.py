@@ -1,4 +1,4 @@
-"""Diagnostic plots (matplotlib, headless): ROC, calibration, lift, Qini, importance.
+"""Diagnostic plots (matplotlib ``Figure`` objects, no pyplot backend needed): ROC, calibration, lift, Qini, importance.
 
 Each function takes arrays and returns a ``Figure``; the caller logs it to MLflow or shows it.
 """
@@ -7,23 +7,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from sklearn.metrics import roc_curve
 
-matplotlib.use("Agg")  # headless: CLI, CI and MLflow logging never need a display
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from sklearn.metrics import roc_curve  # noqa: E402
-
-from smsseg.models.metrics import ECE_BINS  # noqa: E402
-from smsseg.models.uplift_metrics import qini_curve  # noqa: E402
+from smsseg.models.metrics import ECE_BINS
+from smsseg.models.uplift_metrics import qini_curve
 
 
 def roc_figure(y, scores: Mapping[str, np.ndarray]) -> Figure:
     """ROC curves of several scores on the same rows."""
-    fig, ax = plt.subplots(figsize=(5, 5))
+    fig = Figure(figsize=(5, 5))
+    ax = fig.subplots()
     for name, p in scores.items():
         fpr, tpr, _ = roc_curve(y, p)
         ax.plot(fpr, tpr, label=name)
@@ -35,7 +31,8 @@ def roc_figure(y, scores: Mapping[str, np.ndarray]) -> Figure:
 
 def calibration_figure(y, scores: Mapping[str, np.ndarray], n_bins: int = ECE_BINS) -> Figure:
     """Reliability diagram: mean outcome vs mean prediction per equal-width bin."""
-    fig, ax = plt.subplots(figsize=(5, 5))
+    fig = Figure(figsize=(5, 5))
+    ax = fig.subplots()
     y = np.asarray(y, dtype=float)
     for name, p in scores.items():
         p = np.asarray(p, dtype=float)
@@ -50,7 +47,8 @@ def calibration_figure(y, scores: Mapping[str, np.ndarray], n_bins: int = ECE_BI
 
 def lift_figure(y, scores: Mapping[str, np.ndarray], n_groups: int = 10) -> Figure:
     """Cumulative lift by decile of score (1 = random)."""
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
     y = np.asarray(y, dtype=float)
     fractions = np.arange(1, n_groups + 1) / n_groups
     for name, p in scores.items():
@@ -66,7 +64,8 @@ def lift_figure(y, scores: Mapping[str, np.ndarray], n_groups: int = 10) -> Figu
 
 def qini_figure(y, t, scores: Mapping[str, np.ndarray]) -> Figure:
     """Qini curves with the random-targeting line."""
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
     end = 0.0
     for name, s in scores.items():
         curve = qini_curve(y, t, s)
@@ -81,7 +80,8 @@ def qini_figure(y, t, scores: Mapping[str, np.ndarray]) -> Figure:
 def importance_figure(importance: pd.Series, top: int = 20) -> Figure:
     """Horizontal bars of the ``top`` features by importance (gain)."""
     top_values = importance.sort_values(ascending=False).head(top)[::-1]
-    fig, ax = plt.subplots(figsize=(6, 0.3 * len(top_values) + 1))
+    fig = Figure(figsize=(6, 0.3 * len(top_values) + 1))
+    ax = fig.subplots()
     ax.barh(top_values.index, top_values.to_numpy())
     ax.set(xlabel=f"importance ({importance.name or 'gain'})", title="Feature importance")
     fig.tight_layout()
@@ -89,5 +89,10 @@ def importance_figure(importance: pd.Series, top: int = 20) -> Figure:
 
 
 def close(fig: Figure) -> None:
-    """Free a figure once logged (pyplot keeps references otherwise)."""
-    plt.close(fig)
+    """Free a figure's artists once it is logged or saved.
+
+    The figures here are plain :class:`~matplotlib.figure.Figure` objects, not pyplot's: they
+    need no backend (importing this module leaves the user's, e.g. a notebook's, as it is) and
+    pyplot keeps no reference to them.
+    """
+    fig.clear()

@@ -10,9 +10,13 @@ artifacts go to an ``artifacts/`` folder beside the database, not to the working
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import logging
+import re
+import sys
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -49,6 +53,35 @@ def configure(uri: str | None = None) -> str:
     mlflow.set_registry_uri(uri)
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     return uri
+
+
+#: The lines MLflow prints to stderr (not through a logger) when it registers a model; the
+#: caller reports the registered version itself.
+REGISTRY_CHATTER = re.compile(
+    r"(Successfully registered model '.*'\."
+    r"|Registered model '.*' already exists\. Creating a new version of this model\.\.\."
+    r"|Created version '.*' of model '.*'\.)"
+)
+
+
+@contextlib.contextmanager
+def registry_chatter_dropped():
+    """Drop MLflow's "Successfully registered model" / "Created version" lines, nothing else.
+
+    MLflow ``print``s them to ``sys.stderr`` (its logger level does not apply), so stderr is
+    captured for the block and every other line is written back to it afterwards.
+    """
+    captured = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(captured):
+            yield
+    finally:
+        kept = [
+            line
+            for line in captured.getvalue().splitlines(keepends=True)
+            if not REGISTRY_CHATTER.fullmatch(line.strip())
+        ]
+        sys.stderr.write("".join(kept))
 
 
 def _artifact_location(uri: str) -> str | None:
@@ -172,20 +205,20 @@ def log_run(
         for name, fig in figures.items():
             mlflow.log_figure(fig, f"plots/{name}.png")
             close(fig)
-        with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
-            warnings.simplefilter(
-                "ignore", UserWarning
-            )  # MLflow's type-hint advice for PythonModel
+        with tempfile.TemporaryDirectory() as tmp:
             save_bundle(bundle, Path(tmp) / "bundle")
-            info = mlflow.pyfunc.log_model(
-                name="model",
-                python_model=str(MODEL_CODE),
-                artifacts={"bundle": str(Path(tmp) / "bundle")},
-                signature=signature(example, example_output),
-                input_example=example,
-                registered_model_name=registered_name,
-                pip_requirements=pip_requirements(),
-            )
+            with warnings.catch_warnings(), registry_chatter_dropped():
+                # MLflow's type-hint advice for a PythonModel given as code
+                warnings.simplefilter("ignore", UserWarning)
+                info = mlflow.pyfunc.log_model(
+                    name="model",
+                    python_model=str(MODEL_CODE),
+                    artifacts={"bundle": str(Path(tmp) / "bundle")},
+                    signature=signature(example, example_output),
+                    input_example=example,
+                    registered_model_name=registered_name,
+                    pip_requirements=pip_requirements(),
+                )
         mlflow.log_dict(json.loads(json.dumps(bundle.meta, default=str)), "bundle.json")
     version = str(info.registered_model_version)
     return LoggedModel(

@@ -10,13 +10,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # headless: reports are written by CLI runs and CI
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import pandas as pd
+from matplotlib.figure import Figure
 
 NOT_AVAILABLE = "not available in this run"
 
@@ -96,7 +91,7 @@ def figure(fig: Figure, alt: str, dpi: int = 90) -> str:
     """The figure as an inline base64 PNG ``<img>`` (the figure is closed)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
+    fig.clear()  # a plain Figure (no pyplot): nothing else holds it
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     return f'<img alt="{esc(alt)}" src="data:image/png;base64,{data}">'
 

@@ -1,15 +1,11 @@
-"""The report's charts (matplotlib, headless): each takes a small frame and returns a Figure."""
+"""The report's charts (plain matplotlib Figures, no pyplot backend), each from a small frame."""
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
 
 PALETTE = ["#1f3a5f", "#3e7cb1", "#81a4cd", "#dbe4ee", "#f17300", "#c44536", "#6a994e",
            "#a7c957", "#bc6c25", "#7b8794", "#5e548e", "#e9c46a"]  # fmt: skip
@@ -18,7 +14,8 @@ PALETTE = ["#1f3a5f", "#3e7cb1", "#81a4cd", "#dbe4ee", "#f17300", "#c44536", "#6
 def barh(values: pd.Series, title: str, xlabel: str, fmt: str = "{:,.0f}") -> Figure:
     """Horizontal bars, largest on top, each labelled with its value."""
     values = values.sort_values()
-    fig, ax = plt.subplots(figsize=(6.5, 0.35 * len(values) + 1.2))
+    fig = Figure(figsize=(6.5, 0.35 * len(values) + 1.2))
+    ax = fig.subplots()
     ax.barh([str(i) for i in values.index], values.to_numpy(dtype=float), color=PALETTE[1])
     for y, v in enumerate(values.to_numpy(dtype=float)):
         ax.text(v, y, " " + fmt.format(v), va="center", fontsize=8)
@@ -29,7 +26,8 @@ def barh(values: pd.Series, title: str, xlabel: str, fmt: str = "{:,.0f}") -> Fi
 
 def stacked_barh(frame: pd.DataFrame, title: str, xlabel: str) -> Figure:
     """One bar per row, stacked over the columns (e.g. campaign × outcome)."""
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(frame) + 1.6))
+    fig = Figure(figsize=(8, 0.45 * len(frame) + 1.6))
+    ax = fig.subplots()
     left = np.zeros(len(frame))
     labels = [str(i) for i in frame.index]
     for k, col in enumerate(frame.columns):
@@ -45,7 +43,8 @@ def stacked_barh(frame: pd.DataFrame, title: str, xlabel: str) -> Figure:
 
 def grouped_bars(frame: pd.DataFrame, title: str, ylabel: str, percent: bool = False) -> Figure:
     """Side-by-side bars: one group per row, one bar per column."""
-    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    fig = Figure(figsize=(6.5, 3.6))
+    ax = fig.subplots()
     x = np.arange(len(frame))
     width = 0.8 / max(len(frame.columns), 1)
     for k, col in enumerate(frame.columns):
@@ -55,7 +54,7 @@ def grouped_bars(frame: pd.DataFrame, title: str, ylabel: str, percent: bool = F
     ax.set_xticks(x + width * (len(frame.columns) - 1) / 2, [str(i) for i in frame.index])
     ax.set(title=title, ylabel=ylabel)
     if percent:
-        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.legend(fontsize=8, frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     return fig
@@ -63,7 +62,8 @@ def grouped_bars(frame: pd.DataFrame, title: str, ylabel: str, percent: bool = F
 
 def heatmap(matrix: pd.DataFrame, title: str, fmt: str = "{:.0%}") -> Figure:
     """A labelled heat map (rows: from, columns: to)."""
-    fig, ax = plt.subplots(figsize=(0.55 * len(matrix.columns) + 3, 0.45 * len(matrix) + 2))
+    fig = Figure(figsize=(0.55 * len(matrix.columns) + 3, 0.45 * len(matrix) + 2))
+    ax = fig.subplots()
     values = matrix.to_numpy(dtype=float)
     ax.imshow(values, cmap="Blues", vmin=0, vmax=max(np.nanmax(values), 1e-9), aspect="auto")
     ax.set_xticks(
@@ -84,7 +84,8 @@ def heatmap(matrix: pd.DataFrame, title: str, fmt: str = "{:.0%}") -> Figure:
 
 def histogram(values: pd.Series, title: str, xlabel: str, bins: int = 30) -> Figure:
     """Distribution of one numeric column."""
-    fig, ax = plt.subplots(figsize=(5, 3.2))
+    fig = Figure(figsize=(5, 3.2))
+    ax = fig.subplots()
     ax.hist(pd.to_numeric(values, errors="coerce").dropna(), bins=bins, color=PALETTE[1])
     ax.set(title=title, xlabel=xlabel, ylabel="customers")
     ax.spines[["top", "right"]].set_visible(False)
@@ -93,7 +94,8 @@ def histogram(values: pd.Series, title: str, xlabel: str, bins: int = 30) -> Fig
 
 def monthly(frame: pd.DataFrame, bars: str, line: str, title: str) -> Figure:
     """Bars of one column and a line of another on a second axis, by month."""
-    fig, ax = plt.subplots(figsize=(8, 3.4))
+    fig = Figure(figsize=(8, 3.4))
+    ax = fig.subplots()
     labels = [f"{m:%Y-%m}" for m in pd.to_datetime(frame.index)]
     ax.bar(labels, frame[bars].to_numpy(dtype=float), color=PALETTE[2], label=bars)
     ax.set_ylabel(bars)
