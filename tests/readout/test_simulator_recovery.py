@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from smsseg.data import load
+from smsseg.data import load, simulator
 from smsseg.readout import readout
 from smsseg.readout.campaign import campaign_metrics
 from smsseg.readout.outcomes import experiment_outcomes
 
-simulator = pytest.importorskip("smsseg.data.simulator")
+#: Large enough that both planted effects are 4+ standard errors (the last assertion runs).
+N_CUSTOMERS = 50_000
 
 #: experiment_truth's metric names → experiment_outcomes' columns
 OUTCOME = {"purchase": "purchased", "click": "clicked"}
@@ -19,7 +20,7 @@ OUTCOME = {"purchase": "purchased", "click": "clicked"}
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     out = tmp_path_factory.mktemp("sim") / "data"
-    simulator.generate(out, n_customers=20_000, seed=42)
+    simulator.generate(out, n_customers=N_CUSTOMERS, seed=42)
     # The simulator's own tests validate its output; skipping validation here saves seconds.
     return load(out, validate=False), simulator.experiment_truth(out)
 
@@ -36,8 +37,7 @@ def test_every_planted_experiment_has_assignments(generated):
 @pytest.mark.parametrize("campaign_id", ["exp_discount_sms", "exp_message_ab"])
 def test_readout_recovers_the_planted_effect(generated, campaign_id):
     data, truth = generated
-    if campaign_id not in set(truth["campaign_id"]):
-        pytest.skip(f"the simulator plants no {campaign_id}")
+    assert campaign_id in set(truth["campaign_id"]), f"the simulator plants no {campaign_id}"
     row = truth.set_index("campaign_id").loc[campaign_id]
     outcomes = experiment_outcomes(data, campaign_id, int(row["window_days"]))
     assert outcomes["window_complete"].all()
@@ -54,9 +54,9 @@ def test_readout_recovers_the_planted_effect(generated, campaign_id):
         row["expected_control"] * (1 - row["expected_control"]) / result["control_n"]
     )
     assert abs(result["control_mean"] - row["expected_control"]) < 4 * control_se
-    # ...and an effect planted at 4+ standard errors is detected.
-    if row["planted_effect"] > 4 * se:
-        assert result["significant"]
+    # ...and an effect planted at 4+ standard errors (N_CUSTOMERS is chosen so) is detected.
+    assert row["planted_effect"] > 4 * se, (row["planted_effect"], se)
+    assert result["significant"]
 
 
 def test_campaign_metrics_run_on_generated_data(generated):

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 
+import mlflow
 import numpy as np
 import pandas as pd
-import pytest
 
 from smsseg.tiers import ValueTiers, log_tiers, value_matrix
 
 
 def test_log_tiers_to_a_temporary_store(tmp_path, monkeypatch):
-    mlflow = pytest.importorskip("mlflow")
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # the file store is fast to create
     monkeypatch.setenv("MLFLOW_TRACKING_URI", (tmp_path / "mlruns").as_uri())
     rng = np.random.default_rng(0)
