@@ -48,6 +48,10 @@ def check_label_window(cutoff: object, horizon_days: int, as_of: object) -> pd.T
     return end
 
 
+class CensoredLabelWarning(UserWarning):
+    """A label window ends after the last order in the data: churn may only mean "data stops"."""
+
+
 def _warn_if_censored(ctx: Context) -> None:
     last = ctx.data.con.execute("SELECT MAX(ordered_at) FROM orders").fetchone()[0]
     end = ctx.as_of + pd.Timedelta(days=ctx.horizon_days)
@@ -55,7 +59,7 @@ def _warn_if_censored(ctx: Context) -> None:
         warnings.warn(
             f"the label window ({ctx.as_of}, {end}] ends after the last order in the data "
             f"({pd.Timestamp(last)}): customers may look churned only because the data stops",
-            UserWarning,
+            CensoredLabelWarning,
             stacklevel=3,
         )
 

@@ -88,10 +88,10 @@ def last_order_at(data: Dataset) -> pd.Timestamp | None:
 
 def realized_churn(data: Dataset, as_of, horizon_days: int) -> pd.Series:
     """1 when a customer existing at ``as_of`` placed no completed order in ``(T, T + H]``."""
-    from smsseg.features.labels import churn_label
+    from smsseg.features.labels import CensoredLabelWarning, churn_label
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # the window is checked by the caller
+        warnings.simplefilter("ignore", CensoredLabelWarning)  # the caller checks the window
         return churn_label(data, as_of, horizon_days)
 
 
@@ -156,9 +156,7 @@ def _score_at(
 ) -> tuple[pd.DataFrame, list[str]]:
     """Every score of every customer at ``stamp``, from the data cut there; and the notes."""
     bundle = result.bundle
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        features = build_scoring_features(past, stamp, bundle, seed=seed)
+    features = build_scoring_features(past, stamp, bundle, seed=seed)
     scores = predict_scores(features, bundle, stamp, has_discounts=has_discount_data(past))
     churn = bundle.churn
     model_p = churn.proba_from_matrix(churn.prepare(features[list(churn.feature_names_in_)]))

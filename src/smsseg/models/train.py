@@ -26,6 +26,7 @@ import pandas as pd
 
 from smsseg.data.load import Dataset
 from smsseg.errors import SmssegError
+from smsseg.features.labels import CensoredLabelWarning
 from smsseg.models._frame import is_categorical
 from smsseg.models.baselines import RecencyRule, bgnbd_churn_probability
 from smsseg.models.bundle import ModelBundle, library_versions
@@ -442,9 +443,8 @@ def train_models(
     notes: list[str] = [*plan.notes, plan.describe()]
     step("snapshots")
     with warnings.catch_warnings():
-        warnings.simplefilter(
-            "ignore", UserWarning
-        )  # censoring warnings: windows end <= as_of by design
+        # label windows end <= as_of by design; other warnings (BTYD convergence) pass
+        warnings.simplefilter("ignore", CensoredLabelWarning)
         snaps = training_snapshots(
             data,
             plan.as_of,

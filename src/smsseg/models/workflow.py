@@ -6,7 +6,6 @@ the pure steps in :mod:`smsseg.models.train` and :mod:`smsseg.models.scoring`.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,23 +66,17 @@ def train_and_score(
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        result = train_models(data, as_of, settings, progress=progress)
+    result = train_models(data, as_of, settings, progress=progress)
     uri = None
     if track:
         from smsseg.models.mlflow_runs import log_training
 
         uri = tracking_uri or f"sqlite:///{(out / 'mlflow.db').resolve()}"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            log_training(result, data, experiment=experiment, uri=uri)
+        log_training(result, data, experiment=experiment, uri=uri)
     else:
         result.bundle.meta["version"] = f"{experiment}@{result.bundle.meta['as_of']}"
     model_dir = save_bundle(result.bundle, out / "models" / experiment)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        scores, _ = score_customers(data, as_of, result.bundle, RiskBands())
+    scores, _ = score_customers(data, as_of, result.bundle, RiskBands())
     scores_path = write_parquet(scores, out / "scores.parquet", index=False)
     return ModelsStep(
         result, model_dir, scores_path, uri, len(scores), int(scores.attrs.get("n_reasons", 0))
