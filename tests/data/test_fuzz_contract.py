@@ -387,8 +387,10 @@ def expected_verdict(m: Mutation) -> str | None:
         return "invalid" if spec.key else "valid"
     if m.kind == "encoding" and m.value % ENCODINGS in (0, 2, 3, 4, 6):
         return "valid"  # BOM, semicolons, tabs, CRLF, a trailing comma: all readable
-    if m.kind == "encoding" and m.value % ENCODINGS in (1, 7, 8):
-        return "invalid"  # Latin-1, a ragged row, mixed line ends
+    if m.kind == "encoding" and m.value % ENCODINGS in (1, 7):
+        return "invalid"  # Latin-1, a ragged row
+    # mixed line ends (8): DuckDB reads some such files correctly (then they are valid) and
+    # refuses others (then the message must name the line ends): either verdict, checked below
     if m.kind == "quoting" and m.value % 4 in (0, 1):
         return "valid"  # quoting that changes no value
     return None
@@ -496,6 +498,9 @@ def test_fuzz_validate_and_features(base, tables, schemas) -> None:
 
     @settings(
         max_examples=MAX_EXAMPLES,
+        # the same cases on every `make test` (a CI run must not fail by chance); a longer hunt
+        # with SMSSEG_FUZZ_EXAMPLES explores new ones
+        derandomize="SMSSEG_FUZZ_EXAMPLES" not in os.environ,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
         print_blob=True,
@@ -528,7 +533,12 @@ def test_fuzz_campaign_metrics(base, tables, schemas) -> None:
         if t in ("customers", "orders", "sms")
     }
 
-    @settings(max_examples=CAMPAIGN_EXAMPLES, deadline=None, print_blob=True)
+    @settings(
+        max_examples=CAMPAIGN_EXAMPLES,
+        derandomize="SMSSEG_FUZZ_EXAMPLES" not in os.environ,
+        deadline=None,
+        print_blob=True,
+    )
     @given(m=mutations(shapes))
     def fuzz(m: Mutation) -> None:
         with tempfile.TemporaryDirectory(prefix="smsseg-fuzz-") as tmp:
@@ -616,6 +626,18 @@ REGRESSIONS = [
         Mutation("customers", "encoding", "csv", rows=(3,), value=1),
         "This file is not utf-8 encoded",
         id="customers-latin-1",
+    ),
+    # 1e308 passed min_value and `finite`, then overflowed the exact DECIMAL sums of the line
+    # features ("Conversion Error"): amounts now have a contract maximum
+    pytest.param(
+        Mutation("order_items", "inject", "csv", "unit_price", value=NASTY.index(1e308)),
+        "order_items.csv, column 'unit_price': value above 1e+12",
+        id="unit-price-1e308",
+    ),
+    pytest.param(
+        Mutation("orders", "inject", "parquet", "amount", rows=(2,), value=NASTY.index(1e308)),
+        "orders.parquet, column 'amount': value above 1e+12",
+        id="amount-1e308",
     ),
     # a row rule's example rows selected the rule's column, absent from the file: BinderException
     pytest.param(

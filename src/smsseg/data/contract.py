@@ -124,6 +124,13 @@ class TableSpec:
         return tuple(c.name for c in self.columns if c.required)
 
 
+#: Largest money amount (or points count) a row may hold. No real order reaches it, and it keeps
+#: every exact sum the features take (DECIMAL(38, 12): 26 integer digits) far from overflow,
+#: so a garbage value (1e308 from a broken export) is refused by validation, not by a feature.
+MAX_AMOUNT = 1e12
+#: Largest quantity on an order line (quantity x unit price stays within the exact sums).
+MAX_QUANTITY = 1e9
+
 ORDER_STATUSES = ("completed", "cancelled", "returned")
 EVENT_TYPES = (
     "product_view",
@@ -195,12 +202,14 @@ ORDERS = TableSpec(
             "Net amount paid, after discounts, in the shop currency.",
             required=True,
             min_value=0.0,
+            max_value=MAX_AMOUNT,
         ),
         Column(
             "discount_amount",
             "float",
             "Discount granted on the order (0 when none).",
             min_value=0.0,
+            max_value=MAX_AMOUNT,
         ),
         Column("promo_code", "string", "Promo code used, if any."),
         Column(
@@ -232,8 +241,8 @@ ORDER_ITEMS = TableSpec(
         Column("order_id", "string", "Order the line belongs to.", required=True),
         Column("product_id", "string", "Product bought.", required=True),
         Column("category", "string", "Product category (denormalised for convenience)."),
-        Column("quantity", "int", "Units bought.", min_value=0),
-        Column("unit_price", "float", "Price per unit paid.", min_value=0.0),
+        Column("quantity", "int", "Units bought.", min_value=0, max_value=MAX_QUANTITY),
+        Column("unit_price", "float", "Price per unit paid.", min_value=0.0, max_value=MAX_AMOUNT),
     ),
 )
 
@@ -291,7 +300,13 @@ LOYALTY = TableSpec(
             "enrolled_at", "timestamp", "When the customer joined the programme.", required=True
         ),
         Column("tier", "string", "Programme tier at snapshot_at (e.g. Bronze, Silver, Gold)."),
-        Column("points_balance", "float", "Points balance at snapshot_at.", min_value=0.0),
+        Column(
+            "points_balance",
+            "float",
+            "Points balance at snapshot_at.",
+            min_value=0.0,
+            max_value=MAX_AMOUNT,
+        ),
         Column(
             "points_expiring", "float", "Points that expire at points_expire_at.", min_value=0.0
         ),
@@ -327,6 +342,8 @@ LOYALTY_EVENTS = TableSpec(
             "float",
             "Signed change to the balance: > 0 earned, < 0 redeemed or expired, either sign for "
             "an adjustment; empty on a tier_change.",
+            min_value=-MAX_AMOUNT,
+            max_value=MAX_AMOUNT,
         ),
         Column("tier", "string", "The new tier of a tier_change."),
         Column(
