@@ -264,3 +264,31 @@ def test_train_and_score_writes_models_and_scores(dataset, tmp_path):
     assert len(scores) == step.n_scored > 0
     assert scores["reasons"].notna().sum() == step.n_reasons
     assert step.mlflow_ui_command is None
+
+
+def test_scoring_fits_btyd_as_training_did(trained, dataset):
+    """No train/serve skew in the BTYD features: the bundle carries the fit's sample and seed."""
+    from smsseg.features import build_features
+    from tests.models.conftest import SETTINGS
+
+    bundle = trained.bundle
+    assert bundle.meta["btyd"] == {"fit_sample": SETTINGS.btyd_fit_sample, "seed": SETTINGS.seed}
+    scored = build_scoring_features(dataset, AS_OF, bundle)
+    as_trained = build_features(
+        dataset,
+        AS_OF,
+        horizon_days=90,
+        categories=bundle.meta["categories"],
+        btyd_fit_sample=SETTINGS.btyd_fit_sample,
+        seed=SETTINGS.seed,
+    )
+    pd.testing.assert_frame_equal(scored, as_trained)
+    # the bundle's sample size and seed decide the fit: two seeds, two samples, two fits
+    from smsseg.models.bundle import ModelBundle
+
+    def fitted(seed: int) -> np.ndarray:
+        meta = {**bundle.meta, "btyd": {"fit_sample": 400, "seed": seed}}
+        features = build_scoring_features(dataset, AS_OF, ModelBundle(bundle.churn, meta=meta))
+        return features["btyd_prob_no_purchase"].to_numpy(dtype=float)
+
+    assert not np.allclose(fitted(1), fitted(2))

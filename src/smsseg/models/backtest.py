@@ -127,7 +127,7 @@ def run_backtest(
     settings = replace(settings or TrainSettings(), horizon_days=horizon)
     past = truncate(data, stamp)
     result = train_models(past, stamp, settings)
-    rows, score_notes = _score_at(past, stamp, result, settings.seed)
+    rows, score_notes = _score_at(past, stamp, result)
     realized = realized_churn(data, stamp, horizon).reindex(rows["customer_id"])
     rows.insert(1, "churn", realized.to_numpy(dtype=np.int64))
     tables = population_tables(
@@ -152,11 +152,11 @@ def run_backtest(
 
 
 def _score_at(
-    past: Dataset, stamp: pd.Timestamp, result: TrainResult, seed: int
+    past: Dataset, stamp: pd.Timestamp, result: TrainResult
 ) -> tuple[pd.DataFrame, list[str]]:
     """Every score of every customer at ``stamp``, from the data cut there; and the notes."""
     bundle = result.bundle
-    features = build_scoring_features(past, stamp, bundle, seed=seed)
+    features = build_scoring_features(past, stamp, bundle)
     scores = predict_scores(features, bundle, stamp, has_discounts=has_discount_data(past))
     churn = bundle.churn
     model_p = churn.proba_from_matrix(churn.prepare(features[list(churn.feature_names_in_)]))

@@ -65,18 +65,28 @@ class RiskBands:
 
 
 def build_scoring_features(
-    data: Dataset, as_of, bundle: ModelBundle, progress: Callable | None = None, seed: int = 42
+    data: Dataset, as_of, bundle: ModelBundle, progress: Callable | None = None, seed=None
 ) -> pd.DataFrame:
-    """Features as of ``as_of`` with the horizon and category columns the bundle was trained on."""
+    """Features as of ``as_of`` built as the bundle's training built them.
+
+    The horizon, the category columns and the BTYD fit (sample size and seed, in
+    ``bundle.meta["btyd"]``) come from the bundle, so the BG/NBD features the models read are
+    fitted the way they were in training. ``seed`` overrides the bundle's seed (old bundles
+    without ``btyd`` use the feature defaults).
+    """
     from smsseg.features import build_features
 
+    btyd = bundle.meta.get("btyd", {})
+    kwargs = {"btyd_fit_sample": int(btyd["fit_sample"])} if "fit_sample" in btyd else {}
+    if seed is not None or "seed" in btyd:
+        kwargs["seed"] = int(seed if seed is not None else btyd["seed"])
     return build_features(
         data,
         as_of,
         horizon_days=int(bundle.meta.get("horizon_days", 90)),
         categories=bundle.meta.get("categories"),
         progress=progress,
-        seed=seed,
+        **kwargs,
     )
 
 

@@ -506,6 +506,8 @@ def train_models(
         },
         "discount_base_rate": _discount_base_rate(frame, masks),
         "dropped_features": dropped,
+        # scoring fits BTYD the same way (see models/scoring.build_scoring_features)
+        "btyd": {"fit_sample": settings.btyd_fit_sample, "seed": settings.seed},
         "btyd_diagnostics": diagnostics,
         "metrics": {
             "churn": _metrics_dict(tables.get(headline)),
