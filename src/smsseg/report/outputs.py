@@ -150,7 +150,13 @@ def plan_section(run: RunFiles) -> Section:
         else []
     )
     listing = pd.DataFrame({"audience file": [f.name for f in files],
-                            "rows": [sum(1 for _ in f.open(encoding="utf-8")) - 1 for f in files]})  # fmt: skip
+                            "rows": [_data_rows(f) for f in files]})  # fmt: skip
     return sec.add(
         "<h3>Audience files</h3>", table(listing) if len(listing) else note("No audience files.")
     )
+
+
+def _data_rows(path) -> int:
+    """Lines of a CSV file after its header (the file is closed again at once)."""
+    with path.open(encoding="utf-8") as handle:
+        return sum(1 for _ in handle) - 1
