@@ -16,7 +16,7 @@ from smsseg.data.load import load, truncate
 from smsseg.datasets import write_cdnow
 from smsseg.errors import SmssegError
 from smsseg.models.backtest import run_backtest
-from smsseg.models.champion import ChurnScorer, choose_champion
+from smsseg.models.champion import ChurnScorer, bgnbd_statistic, choose_champion, fit_bgnbd_scorer
 from smsseg.models.metrics import compare_scores
 from smsseg.models.scoring import build_scoring_features, predict_scores
 from smsseg.models.train import TrainSettings, split_by_plan, train_models
@@ -159,8 +159,8 @@ def test_a_model_that_cannot_learn_loses_to_bgnbd_and_bgnbd_scores(cdnow_dir):
     scores = predict_scores(features, result.bundle, AS_OF, has_discounts=False)
     assert (scores["churn_scorer"] == "bgnbd").all()
     scorer = ChurnScorer.from_dict(result.bundle.meta["churn_scorer"])
-    expected = scorer.bgnbd_calibrator(features["btyd_prob_no_purchase"].to_numpy(dtype=float))
-    np.testing.assert_allclose(scores["churn_probability"], expected)
+    statistic = bgnbd_statistic(features, scorer.bgnbd_statistic)
+    np.testing.assert_allclose(scores["churn_probability"], scorer.bgnbd_calibrator(statistic))
     assert any("churn_probability is the bgnbd scorer" in n for n in scores.attrs["notes"])
 
 
@@ -229,3 +229,26 @@ def test_truncate_dates_snapshot_columns_by_the_full_export(dataset):
         cut = build_features(past, "2025-06-30", btyd=False)
         full = build_features(dataset, "2025-06-30", btyd=False)
     pd.testing.assert_frame_equal(cut, full)
+
+
+def test_calibrated_bgnbd_uses_the_statistic_that_ranks_the_training_rows_better():
+    rng = np.random.default_rng(0)
+    n = 4000
+    frame = pd.DataFrame(
+        {
+            "btyd_prob_no_purchase": rng.uniform(0.05, 0.95, n),
+            "btyd_expected_purchases": rng.exponential(1.0, n),
+        }
+    )
+    # churn follows the expected purchases, not P(no purchase)
+    y = (rng.uniform(size=n) < np.exp(-frame["btyd_expected_purchases"])).astype(int)
+    scorer = fit_bgnbd_scorer(frame, y)
+    assert scorer.bgnbd_statistic == "exp_neg_expected_purchases"
+    p = scorer.candidates(np.full(n, 0.5), frame)["bgnbd"]
+    assert abs(p.mean() - y.mean()) < 0.01  # Platt-calibrated on these rows
+    # and the other way round
+    y2 = (rng.uniform(size=n) < frame["btyd_prob_no_purchase"]).astype(int)
+    assert fit_bgnbd_scorer(frame, y2).bgnbd_statistic == "prob_no_purchase"
+    # stored and read back with the bundle
+    again = ChurnScorer.from_dict(scorer.to_dict())
+    np.testing.assert_allclose(again.candidates(np.full(n, 0.5), frame)["bgnbd"], p)

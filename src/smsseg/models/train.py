@@ -33,7 +33,7 @@ from smsseg.models.bundle import ModelBundle, library_versions
 from smsseg.models.champion import (
     ChurnScorer,
     choose_champion,
-    fit_bgnbd_calibrator,
+    fit_bgnbd_scorer,
     headline_population,
     population_masks,
     population_tables,
@@ -246,7 +246,7 @@ def score_churn_candidates(
     val, te = masks["validation"], masks["test"]
     candidate = _fit_classifier(frame, val, y, features, settings, _churn_params(settings))
     last = _latest(frame, val)
-    scorer = ChurnScorer("model", fit_bgnbd_calibrator(frame[last], y[last]))
+    scorer = fit_bgnbd_scorer(frame[last], y[last])
     rows = frame[te]
     scores = scorer.candidates(candidate.predict_proba(rows[features])[:, 1], rows)
     scores["bgnbd_raw"] = bgnbd_churn_probability(rows)
@@ -284,7 +284,7 @@ def fit_churn(
     _check_labels(y, prod, "training", plan.as_of.date())
     model = _fit_classifier(frame, prod, y, features, settings, _churn_params(settings))
     last = _latest(frame, prod)
-    deployed = ChurnScorer(kind, fit_bgnbd_calibrator(frame[last], y[last]))
+    deployed = fit_bgnbd_scorer(frame[last], y[last], kind)
     if len(test):
         test["smsseg"] = test[kind]
     return model, deployed, tables, test, headline, reason
