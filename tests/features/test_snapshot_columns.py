@@ -26,7 +26,8 @@ from smsseg.data import load
 from smsseg.data.contract import TABLES, export_time_sql
 from smsseg.features import build_features
 from smsseg.models.scoring import build_scoring_features, predict_scores
-from smsseg.models.train import TrainSettings, train_models
+from smsseg.models.train import train_models
+from tests.models.conftest import SETTINGS as MODEL_TEST_SETTINGS
 
 SNAPSHOT_AT = pd.Timestamp("2025-12-31 23:59:59")  # the simulator's export time (its last second)
 #: cut-offs before the snapshot time; "last second" is the second before it
@@ -37,16 +38,7 @@ LOYALTY = [
     "points_expiring_30d",
     "days_to_points_expiry",
 ]
-FAST = {"n_estimators": 40, "learning_rate": 0.15}
-SETTINGS = TrainSettings(
-    n_jobs=1,
-    n_snapshots=2,
-    n_boot=20,
-    churn_params=FAST,
-    discount_params=FAST,
-    uplift_params={"n_estimators": 30, "n_folds": 3},
-    btyd_fit_sample=2000,
-)
+SETTINGS = MODEL_TEST_SETTINGS  # the models tests' fast training settings, shared
 
 
 def features(path: Path, as_of) -> pd.DataFrame:
