@@ -126,12 +126,19 @@ def test_backtest_reports_every_population_and_the_realized_label(cdnow_dir):
         "candidate_blend",
         "candidate_bgnbd",
     ]
-    # the deployed score is the champion candidate
-    champion = result.rows[f"candidate_{result.train.champion}"]
-    np.testing.assert_allclose(result.rows["smsseg"], champion)
+    # the deployed score is the champion candidate, re-anchored to BG/NBD or not: same ranking
+    champion = result.rows[f"candidate_{result.train.champion}"].to_numpy()
+    scorer = ChurnScorer.from_dict(result.train.bundle.meta["churn_scorer"])
+    expected = champion if scorer.calibration == "trained" else scorer.anchor(champion)
+    np.testing.assert_allclose(result.rows["smsseg"], expected)
     assert (buyers["n"] == len(result.rows)).all()
     summary = result.summary()
     assert summary["validation"] == "out_of_time" and np.isfinite(summary["reported_auc"])
+    # the forecast is the test AUC moved by the expected-AUC shift from the test snapshot to T
+    forecast = result.train.bundle.meta["metrics"]["churn_forecast"]
+    assert summary["test_auc"] == pytest.approx(forecast["test_roc_auc"])
+    shift = forecast["expected_roc_auc_as_of"] - forecast["expected_roc_auc_test"]
+    assert summary["reported_auc"] == pytest.approx(summary["test_auc"] + shift)
     expected = compare_scores(result.rows["churn"], {"smsseg": result.rows["smsseg"]})
     assert summary["smsseg.roc_auc"] == pytest.approx(expected.loc["smsseg", "roc_auc"])
 
@@ -160,7 +167,10 @@ def test_a_model_that_cannot_learn_loses_to_bgnbd_and_bgnbd_scores(cdnow_dir):
     assert (scores["churn_scorer"] == "bgnbd").all()
     scorer = ChurnScorer.from_dict(result.bundle.meta["churn_scorer"])
     statistic = bgnbd_statistic(features, scorer.bgnbd_statistic)
-    np.testing.assert_allclose(scores["churn_probability"], scorer.bgnbd_calibrator(statistic))
+    calibrated = scorer.bgnbd_calibrator(statistic)
+    if scorer.calibration == "bgnbd_anchor":  # every CDNOW customer is a buyer
+        calibrated = scorer.anchor(calibrated)
+    np.testing.assert_allclose(scores["churn_probability"], calibrated)
     assert any("churn_probability is the bgnbd scorer" in n for n in scores.attrs["notes"])
 
 

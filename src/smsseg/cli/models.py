@@ -81,6 +81,15 @@ def _print_churn(result) -> None:
             f"lift@10% {gain['lift_top_decile_gain']:+.2f}",
             highlight=False,
         )
+    forecast = result.bundle.meta["metrics"].get("churn_forecast") or {}
+    if forecast:
+        console.print(
+            f"Expected ROC-AUC on the {forecast['population']} as of {result.bundle.meta['as_of']}"
+            f" over the next {result.settings.horizon_days} days: {forecast['roc_auc']:.4f} "
+            f"(test {forecast['test_roc_auc']:.4f}, moved by the shift in expected AUC from the "
+            "test snapshot to the as-of date)",
+            highlight=False,
+        )
 
 
 def _print_training(result, logged: dict, model_dir: Path, uri: str | None) -> None:

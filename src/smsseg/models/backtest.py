@@ -65,7 +65,11 @@ class BacktestResult:
             "churn_rate": float(table.loc["smsseg", "base_rate"]),
             "scorer": self.train.champion,
             "validation": self.train.plan.kind if self.train.plan else None,
-            "reported_auc": self.reported.get("roc_auc", float("nan")),
+            # the AUC train forecast for the as-of date (test AUC + population shift) and the
+            # AUC of its test snapshot alone
+            "reported_auc": self.reported.get("forecast_roc_auc", float("nan")),
+            "test_auc": self.reported.get("roc_auc", float("nan")),
+            "calibration": self.reported.get("calibration"),
         }
         for score in BACKTEST_SCORES:
             for metric in ("roc_auc", "pr_auc", "brier", "ece"):
@@ -147,6 +151,10 @@ def run_backtest(
         reported["gain_vs_bgnbd"] = float(
             table.loc[result.champion, "roc_auc"] - table.loc["bgnbd_raw", "roc_auc"]
         )
+        forecast = result.bundle.meta["metrics"].get("churn_forecast") or {}
+        reported["calibration"] = result.bundle.meta["churn_scorer"].get("calibration")
+        if forecast.get("population") == headline:
+            reported["forecast_roc_auc"] = forecast["roc_auc"]
     notes = [*result.notes, *score_notes]
     return BacktestResult(stamp, horizon, tables, rows, headline, reported, result, notes)
 

@@ -15,6 +15,20 @@ one completed order at the cut-off; all customers when buyers hold one class onl
 the simpler scorer, in the order of :data:`CHURN_SCORERS`, so the model has to *beat* BG/NBD.
 Without a test (``validation kind="none"``) BG/NBD is kept. The choice, the table behind it and
 the reason are stored in the bundle and logged to MLflow; every score row names its scorer.
+
+**Calibration at the as-of date.** Every calibrator is fitted on labelled snapshots, the latest
+of which is one horizon before the as-of date, so its probabilities describe customers as they
+were then. When customers age (a young cohort, a short history) or the base rate drifts, that map
+is stale: on CDNOW the 182-day scores were under-dispersed at the as-of date (ECE 0.04-0.05)
+while their ranking was right. BG/NBD, refitted on all data up to the as-of date, extrapolates
+its probabilities to that date. :func:`fit_bgnbd_anchor` fits, *without labels*, a Platt map
+from the champion's log-odds to BG/NBD's P(no purchase in the horizon) on the buyers of the
+as-of date: the ranking stays the champion's, the level and spread become BG/NBD's.
+:func:`choose_calibration` decides which calibration scores: with a strict out-of-time test,
+the one with the lower Brier score there (an anchor refitted at the test snapshot against the
+trained map, both judged on labels neither saw); with a customer-disjoint test the trained map
+was fitted in the test's own period, so the test cannot show its staleness and the anchor is
+used; the anchor is never used when BG/NBD did not converge at the as-of date.
 """
 
 from __future__ import annotations
@@ -24,6 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from smsseg.models.baselines import bgnbd_churn_probability
@@ -34,6 +49,11 @@ from smsseg.models.metrics import compare_scores
 CHURN_SCORERS = ("bgnbd", "blend", "model")
 POPULATIONS = ("buyers", "prospects", "all")
 BLEND_WEIGHT = 0.5
+#: How the deployed churn probability is calibrated: the map fitted on labelled snapshots, or
+#: that map re-anchored to BG/NBD at the as-of date (see the module docstring).
+CALIBRATIONS = ("trained", "bgnbd_anchor")
+#: Rows the label-free anchor is fitted on at most (a random sample beyond: two coefficients).
+ANCHOR_MAX_ROWS = 200_000
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -69,12 +89,17 @@ class ChurnScorer:
     bgnbd_calibrator : Platt map of the BG/NBD statistic, fitted on training snapshots.
     blend_weight : weight of the model in the log-odds blend.
     bgnbd_statistic : which BG/NBD statistic is calibrated (:data:`BGNBD_STATISTICS`).
+    calibration : :data:`CALIBRATIONS`; ``"bgnbd_anchor"`` applies ``anchor`` to the buyers'
+        probabilities (prospects, whom BG/NBD cannot score, keep the trained calibration).
+    anchor : Platt map fitted by :func:`fit_bgnbd_anchor` at the training as-of date.
     """
 
     kind: str = "model"
     bgnbd_calibrator: Calibrator = field(default_factory=Calibrator)
     blend_weight: float = BLEND_WEIGHT
     bgnbd_statistic: str = "prob_no_purchase"
+    calibration: str = "trained"
+    anchor: Calibrator = field(default_factory=Calibrator)
 
     def __post_init__(self) -> None:
         if self.kind not in CHURN_SCORERS:
@@ -82,6 +107,10 @@ class ChurnScorer:
         if self.bgnbd_statistic not in BGNBD_STATISTICS:
             raise ValueError(
                 f"bgnbd_statistic={self.bgnbd_statistic!r} must be one of {BGNBD_STATISTICS}"
+            )
+        if self.calibration not in CALIBRATIONS:
+            raise ValueError(
+                f"churn calibration={self.calibration!r} must be one of {CALIBRATIONS}"
             )
 
     def candidates(self, model_p: np.ndarray, features: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -91,10 +120,18 @@ class ChurnScorer:
         blend = _sigmoid(w * _logit(model_p) + (1 - w) * _logit(bgnbd))
         return {"bgnbd": bgnbd, "blend": blend, "model": np.asarray(model_p, dtype=np.float64)}
 
-    def __call__(self, model_p: np.ndarray, features: pd.DataFrame) -> np.ndarray:
+    def trained(self, model_p: np.ndarray, features: pd.DataFrame) -> np.ndarray:
+        """The champion's probability with the calibration fitted on labelled snapshots."""
         if self.kind == "model":  # the common case needs no BG/NBD column
             return np.asarray(model_p, dtype=np.float64)
         return self.candidates(model_p, features)[self.kind]
+
+    def __call__(self, model_p: np.ndarray, features: pd.DataFrame) -> np.ndarray:
+        p = self.trained(model_p, features)
+        if self.calibration == "bgnbd_anchor":
+            buyers = population_masks(features["frequency"])["buyers"]
+            p = np.where(buyers, self.anchor(p), p)
+        return p
 
     def to_dict(self) -> dict:
         return {
@@ -102,6 +139,8 @@ class ChurnScorer:
             "bgnbd_calibrator": self.bgnbd_calibrator.to_dict(),
             "blend_weight": self.blend_weight,
             "bgnbd_statistic": self.bgnbd_statistic,
+            "calibration": self.calibration,
+            "anchor": self.anchor.to_dict(),
         }
 
     @classmethod
@@ -114,6 +153,8 @@ class ChurnScorer:
             Calibrator.from_dict(d["bgnbd_calibrator"]),
             float(d["blend_weight"]),
             d.get("bgnbd_statistic", "prob_no_purchase"),
+            d.get("calibration", "trained"),
+            Calibrator.from_dict(d.get("anchor", {"kind": "none"})),
         )
 
 
@@ -130,6 +171,73 @@ def fit_bgnbd_scorer(features: pd.DataFrame, y: np.ndarray, kind: str = "model")
     auc = {s: roc_auc_score(y, v) for s, v in scores.items()}
     best = max(BGNBD_STATISTICS, key=lambda s: (auc[s], -BGNBD_STATISTICS.index(s)))
     return ChurnScorer(kind, fit_calibrator("sigmoid", scores[best], y), bgnbd_statistic=best)
+
+
+def fit_bgnbd_anchor(p, bgnbd_p, buyers, seed: int = 0) -> Calibrator | None:
+    """Platt map from ``p``'s log-odds to BG/NBD's probabilities on the buyers, without labels.
+
+    Logistic regression with BG/NBD's P(no purchase) ``q`` as a soft label: each buyer enters
+    once as a churner with weight ``q`` and once as a buyer with weight ``1 - q``, so the fit
+    minimises the cross-entropy between the map and BG/NBD. Monotone, so ``p``'s ranking is kept.
+
+    Returns ``None`` when fewer than two buyers have a BG/NBD probability or it is constant.
+    """
+    p = np.asarray(p, dtype=np.float64)
+    q = np.asarray(bgnbd_p, dtype=np.float64)
+    rows = np.flatnonzero(np.asarray(buyers, dtype=bool) & np.isfinite(q) & np.isfinite(p))
+    if len(rows) < 2 or np.ptp(q[rows]) <= 0 or np.ptp(p[rows]) <= 0:
+        return None
+    if len(rows) > ANCHOR_MAX_ROWS:
+        rows = np.random.default_rng(seed).choice(rows, ANCHOR_MAX_ROWS, replace=False)
+    z = _logit(p[rows])
+    q = np.clip(q[rows], 0.0, 1.0)
+    X = np.concatenate([z, z])[:, None]
+    y = np.repeat([1, 0], len(rows))
+    lr = LogisticRegression(C=1e6, max_iter=1000).fit(
+        X, y, sample_weight=np.concatenate([q, 1 - q])
+    )
+    return Calibrator("sigmoid", coef=float(lr.coef_[0, 0]), intercept=float(lr.intercept_[0]))
+
+
+def anchored(p, anchor: Calibrator | None, buyers) -> np.ndarray:
+    """``p`` with ``anchor`` applied to the buyers (unchanged without an anchor)."""
+    p = np.asarray(p, dtype=np.float64)
+    return p if anchor is None else np.where(np.asarray(buyers, dtype=bool), anchor(p), p)
+
+
+def choose_calibration(
+    validation_kind: str, test: pd.DataFrame | None, bgnbd_converged: bool = True
+) -> tuple[str, str]:
+    """``"trained"`` or ``"bgnbd_anchor"`` for the deployed churn probability, and why.
+
+    ``test``: the test rows of :func:`smsseg.models.train.score_churn_candidates` (``churn``,
+    ``population``, the champion's ``smsseg`` probability and ``bgnbd_raw``). See the module
+    docstring for the rule.
+    """
+    if not bgnbd_converged:
+        return "trained", "BG/NBD did not converge at the as-of date: the trained calibration"
+    if validation_kind != "out_of_time" or test is None or not len(test):
+        return "bgnbd_anchor", (
+            "no strict out-of-time test can show whether the calibration fitted one horizon "
+            "ago still holds: re-anchored to BG/NBD at the as-of date"
+        )
+    buyers = (test["population"] == "buyers").to_numpy()
+    y = test["churn"].to_numpy(dtype=np.float64)[buyers]
+    p = test["smsseg"].to_numpy(dtype=np.float64)
+    anchor = fit_bgnbd_anchor(p, test["bgnbd_raw"].to_numpy(dtype=np.float64), buyers)
+    if anchor is None or len(np.unique(y)) < 2:
+        return "trained", "no BG/NBD anchor could be fitted at the test snapshot"
+    trained = float(np.mean((p[buyers] - y) ** 2))
+    anchor_brier = float(np.mean((anchor(p[buyers]) - y) ** 2))
+    if anchor_brier < trained:
+        return "bgnbd_anchor", (
+            f"re-anchored to BG/NBD at the as-of date: out-of-time Brier {anchor_brier:.4f} "
+            f"against {trained:.4f} for the trained calibration"
+        )
+    return "trained", (
+        f"trained calibration: out-of-time Brier {trained:.4f} against {anchor_brier:.4f} "
+        "re-anchored to BG/NBD"
+    )
 
 
 def population_masks(frequency) -> dict[str, np.ndarray]:

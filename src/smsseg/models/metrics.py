@@ -10,6 +10,10 @@ written here because scikit-learn has no function for them:
   positive rate divided by the overall rate (lift) and the share of all positives they hold
   (capture). Rows tied at the cut-off are counted fractionally, i.e. the expected value under a
   random tie-break, so a coarse score (a recency rule) is not flattered or punished by row order.
+* **Expected ROC-AUC of calibrated probabilities** (:func:`expected_roc_auc`): the AUC a score
+  will have when each label is drawn from its probability, computed without labels - the
+  confidence-based performance estimation (CBPE) of NannyML, written here in a few lines rather
+  than adding NannyML and its dependencies for one formula.
 """
 
 from __future__ import annotations
@@ -38,6 +42,33 @@ def expected_calibration_error(y, p, n_bins: int = ECE_BINS) -> float:
     count = np.bincount(bins, minlength=n_bins)
     gap = np.abs(np.bincount(bins, y, n_bins) - np.bincount(bins, p, n_bins))
     return float(gap.sum() / count.sum())
+
+
+def expected_roc_auc(p, score=None) -> float:
+    """ROC-AUC that ``score`` is expected to reach when label ``i`` is drawn from ``Bernoulli(p_i)``.
+
+    A positive/negative pair ``(i, j)`` contributes ``p_i (1 - p_j)``; the expected AUC is the
+    expected weight of correctly ordered pairs (ties half) over the expected weight of all pairs,
+    ``sum_{i != j} p_i (1 - p_j)``. With calibrated ``p`` it predicts the AUC on labels not seen
+    yet; ``score`` defaults to ``p`` (any monotone map of ``p`` gives the same value).
+
+    Example
+    -------
+    >>> round(expected_roc_auc([0.0, 1.0]), 3)  # the labels are certain: a perfect ranking
+    1.0
+    >>> round(expected_roc_auc([0.5, 0.5, 0.5]), 3)  # coin flips: no better than chance
+    0.5
+    """
+    p = np.asarray(p, dtype=np.float64)
+    score = p if score is None else np.asarray(score, dtype=np.float64)
+    _, group = np.unique(score, return_inverse=True)  # ascending score, ties share a group
+    pos = np.bincount(group, p)
+    neg = np.bincount(group, 1.0 - p)
+    same = np.bincount(group, p * (1.0 - p))  # a row is never paired with itself
+    below = np.cumsum(neg) - neg  # expected negatives scored strictly lower
+    correct = (pos * below).sum() + 0.5 * (pos * neg - same).sum()
+    pairs = pos.sum() * neg.sum() - same.sum()
+    return float(correct / pairs) if pairs > 0 else float("nan")
 
 
 def top_fraction_positives(y, score, fraction: float = TOP_FRACTION) -> float:

@@ -42,6 +42,9 @@ def _churn_metrics(result: TrainResult) -> dict[str, float]:
     out = _flat(result.churn_table)
     for population, table in result.churn_tables.items():
         out |= _flat(table, f"{population}.")
+    # the AUC forecast for the as-of date (see models/train.calibrate_at_as_of)
+    forecast = result.bundle.meta["metrics"].get("churn_forecast") or {}
+    out |= {f"forecast.{k}": float(v) for k, v in forecast.items() if k != "population"}
     return out
 
 
@@ -60,6 +63,7 @@ def _settings_params(result: TrainResult) -> dict:
         "n_production_snapshots": len(result.plan.production) if result.plan else None,
         "churn_scorer": result.champion,
         "churn_scorer_reason": result.champion_reason[:500],
+        "churn_calibration": result.bundle.meta["churn_scorer"].get("calibration", "trained"),
         "headline_population": result.headline,
     }
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -32,22 +32,25 @@ from smsseg.models.baselines import RecencyRule, bgnbd_churn_probability
 from smsseg.models.bundle import ModelBundle, library_versions
 from smsseg.models.champion import (
     ChurnScorer,
+    anchored,
+    choose_calibration,
     choose_champion,
+    fit_bgnbd_anchor,
     fit_bgnbd_scorer,
     headline_population,
     population_masks,
     population_tables,
 )
 from smsseg.models.classifier import CalibratedLGBMClassifier
-from smsseg.models.metrics import compare_scores
+from smsseg.models.metrics import compare_scores, expected_roc_auc
 from smsseg.models.next_order import NextOrderRegressor, days_to_next_order
-from smsseg.models.scoring import has_discount_data
+from smsseg.models.scoring import build_scoring_features, has_discount_data
 from smsseg.models.train_uplift import UpliftReport, train_uplift
 from smsseg.models.validation import SnapshotPlan, first_order_at, plan_snapshots
 
 LABELS = ("snapshot", "churn", "discount_response")
 Progress = Callable[[str], None]
-STEPS = ("snapshots", "churn", "discount", "next_order", "uplift")
+STEPS = ("snapshots", "churn", "discount", "next_order", "uplift", "calibration")
 #: Share of customers whose rows stop the boosting and fit the calibrator inside each fit.
 STOPPING_SHARE = 0.2
 #: Churn booster defaults, overridden key by key by ``TrainSettings.churn_params``. Real
@@ -403,6 +406,75 @@ def fit_next_order(
     return fit(prod), metrics
 
 
+def _headline_rows(population: np.ndarray, headline: str) -> np.ndarray:
+    return np.ones(len(population), dtype=bool) if headline == "all" else population == headline
+
+
+def _anchored_expected_auc(p, bgnbd_p, buyers, rows) -> float:
+    """Expected AUC of ``p`` on ``rows``, its buyers re-anchored to BG/NBD (see below)."""
+    anchor = fit_bgnbd_anchor(p, bgnbd_p, buyers)
+    return expected_roc_auc(anchored(p, anchor, buyers)[rows], np.asarray(p)[rows])
+
+
+def calibrate_at_as_of(
+    data: Dataset, bundle: ModelBundle, scorer: ChurnScorer, test: pd.DataFrame, headline: str
+) -> tuple[ChurnScorer, dict, str]:
+    """Choose the deployed calibration and forecast the AUC the user will see, as of ``as_of``.
+
+    The churn features are built as of the training date (as scoring will build them), the
+    champion scores them, and :func:`~smsseg.models.champion.choose_calibration` decides whether
+    the buyers' probabilities are re-anchored to BG/NBD there (the anchor is fitted here, without
+    labels, and stored in the scorer).
+
+    The forecast: the test snapshot lies one horizon before ``as_of``, and customers change in
+    between (a cohort ages, a mix shifts), so the test AUC alone mis-predicts the AUC at
+    ``as_of``. The forecast adds to the test AUC the change in *expected* AUC
+    (:func:`~smsseg.models.metrics.expected_roc_auc`, which needs no labels) from the test
+    snapshot to ``as_of``, each computed with probabilities re-anchored to BG/NBD at its own
+    date, so both terms are made the same way and their difference measures the population shift.
+
+    Returns the scorer to deploy, the forecast (``{}`` without a test) and a note.
+    """
+    as_of = pd.Timestamp(bundle.meta["as_of"])
+    features = build_scoring_features(data, as_of, bundle)
+    churn = bundle.churn
+    model_p = churn.proba_from_matrix(churn.prepare(features[list(churn.feature_names_in_)]))
+    p = scorer.trained(model_p, features)
+    bgnbd_p = features["btyd_prob_no_purchase"].to_numpy(dtype=np.float64, na_value=np.nan)
+    buyers = population_masks(features["frequency"])["buyers"]
+    fit = (features.attrs.get("btyd_diagnostics") or {}).get("bgnbd") or {}
+    kind = bundle.meta["validation"]["kind"]
+    calibration, why = choose_calibration(kind, test, bool(fit.get("converged", True)))
+    anchor = fit_bgnbd_anchor(p, bgnbd_p, buyers) if calibration == "bgnbd_anchor" else None
+    if calibration == "bgnbd_anchor" and anchor is None:
+        calibration, why = "trained", "no BG/NBD anchor could be fitted at the as-of date"
+    if anchor is not None:
+        scorer = replace(scorer, calibration=calibration, anchor=anchor)
+    forecast: dict = {}
+    if len(test) and test["churn"].nunique() == 2:
+        population = test["population"].to_numpy()
+        rows = _headline_rows(population, headline)
+        y = test["churn"].to_numpy()[rows]
+        if len(np.unique(y)) == 2:
+            from sklearn.metrics import roc_auc_score
+
+            test_p = test["smsseg"].to_numpy(dtype=np.float64)
+            test_auc = float(roc_auc_score(y, test_p[rows]))
+            at_test = _anchored_expected_auc(
+                test_p, test["bgnbd_raw"].to_numpy(dtype=np.float64), population == "buyers", rows
+            )
+            now_rows = _headline_rows(np.where(buyers, "buyers", "prospects"), headline)
+            at_as_of = _anchored_expected_auc(p, bgnbd_p, buyers, now_rows)
+            forecast = {
+                "population": headline,
+                "test_roc_auc": test_auc,
+                "expected_roc_auc_test": at_test,
+                "expected_roc_auc_as_of": at_as_of,
+                "roc_auc": test_auc + at_as_of - at_test,
+            }
+    return scorer, forecast, f"churn calibration: {calibration} ({why})"
+
+
 def _metrics_dict(table: pd.DataFrame | None) -> dict:
     return {} if table is None else {row: table.loc[row].to_dict() for row in table.index}
 
@@ -521,6 +593,11 @@ def train_models(
         "versions": library_versions(),
     }
     bundle = ModelBundle(churn, discount, next_order, uplift.model, meta)
+    step("calibration")
+    scorer, forecast, why = calibrate_at_as_of(data, bundle, scorer, churn_test, headline)
+    notes.append(why)
+    meta["churn_scorer"] = scorer.to_dict()
+    meta["metrics"]["churn_forecast"] = forecast
     return TrainResult(
         bundle,
         features,

@@ -164,7 +164,7 @@ def _deployment(meta: dict, scorers: dict[str, str], notes: list[str]) -> list[s
                 )
             )
         )
-        for text in [t for t in notes if t.startswith("churn scorer:")]:
+        for text in [t for t in notes if t.startswith(("churn scorer:", "churn calibration:"))]:
             notes.remove(text)
             parts.append(note(text[0].upper() + text[1:] + "."))
     if "validation" in meta:
@@ -223,6 +223,15 @@ def models_section(run: RunFiles) -> Section:
                 scorers.get("churn", "model"),
             )
         )
+        forecast = found.get("churn_forecast") or {}
+        if forecast:
+            sec.add(note(
+                f"Expected ROC-AUC on the {forecast['population']} as of {meta.get('as_of', '?')} "
+                f"over the next {meta.get('horizon_days', '?')} days: "
+                f"{metrics.number(forecast['roc_auc'])} - the test AUC "
+                f"({metrics.number(forecast['test_roc_auc'])}, one horizon earlier) moved by how "
+                "much the customers' expected AUC changed since the test snapshot."
+            ))  # fmt: skip
         if found.get("discount"):
             order = ("model", "past_discount_share")
             first = next(iter(found["discount"].values()), {})
