@@ -80,6 +80,14 @@ def test_run_logs_params_fingerprint_features_metrics_and_plots(logged, store):
             )
     assert params["churn_scorer"] == result.champion and params["validation"] == "out_of_time"
     assert params["test_snapshot"].startswith("2025-10-02")
+    # the calibration chosen and the AUC forecast for the as-of date are logged with the run
+    scorer = result.bundle.meta["churn_scorer"]
+    assert params["churn_calibration"] == scorer["calibration"]
+    forecast = result.bundle.meta["metrics"]["churn_forecast"]
+    assert metrics["forecast.roc_auc"] == pytest.approx(forecast["roc_auc"])
+    assert metrics["forecast.test_roc_auc"] == pytest.approx(
+        result.churn_table.loc[result.champion, "roc_auc"]
+    )
     artifacts = Path(mlflow.get_run(runs["churn"].run_id).info.artifact_uri.removeprefix("file://"))
     # artifacts live beside the sqlite database, never in the working directory
     assert artifacts.is_relative_to(store)

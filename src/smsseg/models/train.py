@@ -416,6 +416,45 @@ def _anchored_expected_auc(p, bgnbd_p, buyers, rows) -> float:
     return expected_roc_auc(anchored(p, anchor, buyers)[rows], np.asarray(p)[rows])
 
 
+def forecast_auc(
+    test: pd.DataFrame, headline: str, p: np.ndarray, bgnbd_p: np.ndarray, buyers: np.ndarray
+) -> dict:
+    """The ROC-AUC expected on the headline population at the as-of date (``{}`` without a test).
+
+    The test snapshot lies one horizon before the as-of date, and customers change in between (a
+    cohort ages, a mix shifts), so the test AUC alone mis-predicts the AUC at the as-of date. The
+    forecast adds to it the change in *expected* AUC
+    (:func:`~smsseg.models.metrics.expected_roc_auc`, which needs no labels) from the test
+    snapshot to the as-of date, each computed with probabilities re-anchored to BG/NBD at its own
+    date, so both terms are made the same way and their difference measures the shift.
+
+    ``test``: the test rows of :func:`score_churn_candidates`; ``p``, ``bgnbd_p``, ``buyers``: the
+    champion's trained probability, BG/NBD's P(no purchase) and the buyers at the as-of date.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    if not len(test):
+        return {}
+    population = test["population"].to_numpy()
+    rows = _headline_rows(population, headline)
+    y = test["churn"].to_numpy()[rows]
+    if len(np.unique(y)) < 2:
+        return {}
+    test_p = test["smsseg"].to_numpy(dtype=np.float64)
+    test_auc = float(roc_auc_score(y, test_p[rows]))
+    test_bgnbd = test["bgnbd_raw"].to_numpy(dtype=np.float64)
+    at_test = _anchored_expected_auc(test_p, test_bgnbd, population == "buyers", rows)
+    now_rows = _headline_rows(np.where(buyers, "buyers", "prospects"), headline)
+    at_as_of = _anchored_expected_auc(p, bgnbd_p, buyers, now_rows)
+    return {
+        "population": headline,
+        "test_roc_auc": test_auc,
+        "expected_roc_auc_test": at_test,
+        "expected_roc_auc_as_of": at_as_of,
+        "roc_auc": test_auc + at_as_of - at_test,
+    }
+
+
 def calibrate_at_as_of(
     data: Dataset, bundle: ModelBundle, scorer: ChurnScorer, test: pd.DataFrame, headline: str
 ) -> tuple[ChurnScorer, dict, str]:
@@ -424,54 +463,26 @@ def calibrate_at_as_of(
     The churn features are built as of the training date (as scoring will build them), the
     champion scores them, and :func:`~smsseg.models.champion.choose_calibration` decides whether
     the buyers' probabilities are re-anchored to BG/NBD there (the anchor is fitted here, without
-    labels, and stored in the scorer).
-
-    The forecast: the test snapshot lies one horizon before ``as_of``, and customers change in
-    between (a cohort ages, a mix shifts), so the test AUC alone mis-predicts the AUC at
-    ``as_of``. The forecast adds to the test AUC the change in *expected* AUC
-    (:func:`~smsseg.models.metrics.expected_roc_auc`, which needs no labels) from the test
-    snapshot to ``as_of``, each computed with probabilities re-anchored to BG/NBD at its own
-    date, so both terms are made the same way and their difference measures the population shift.
+    labels, and stored in the scorer). See :func:`forecast_auc` for the forecast.
 
     Returns the scorer to deploy, the forecast (``{}`` without a test) and a note.
     """
-    as_of = pd.Timestamp(bundle.meta["as_of"])
-    features = build_scoring_features(data, as_of, bundle)
+    features = build_scoring_features(data, pd.Timestamp(bundle.meta["as_of"]), bundle)
     churn = bundle.churn
     model_p = churn.proba_from_matrix(churn.prepare(features[list(churn.feature_names_in_)]))
     p = scorer.trained(model_p, features)
     bgnbd_p = features["btyd_prob_no_purchase"].to_numpy(dtype=np.float64, na_value=np.nan)
     buyers = population_masks(features["frequency"])["buyers"]
-    fit = (features.attrs.get("btyd_diagnostics") or {}).get("bgnbd") or {}
-    kind = bundle.meta["validation"]["kind"]
-    calibration, why = choose_calibration(kind, test, bool(fit.get("converged", True)))
+    bgnbd_fit = (features.attrs.get("btyd_diagnostics") or {}).get("bgnbd") or {}
+    calibration, why = choose_calibration(
+        bundle.meta["validation"]["kind"], test, bool(bgnbd_fit.get("converged", True))
+    )
     anchor = fit_bgnbd_anchor(p, bgnbd_p, buyers) if calibration == "bgnbd_anchor" else None
     if calibration == "bgnbd_anchor" and anchor is None:
         calibration, why = "trained", "no BG/NBD anchor could be fitted at the as-of date"
     if anchor is not None:
         scorer = replace(scorer, calibration=calibration, anchor=anchor)
-    forecast: dict = {}
-    if len(test) and test["churn"].nunique() == 2:
-        population = test["population"].to_numpy()
-        rows = _headline_rows(population, headline)
-        y = test["churn"].to_numpy()[rows]
-        if len(np.unique(y)) == 2:
-            from sklearn.metrics import roc_auc_score
-
-            test_p = test["smsseg"].to_numpy(dtype=np.float64)
-            test_auc = float(roc_auc_score(y, test_p[rows]))
-            at_test = _anchored_expected_auc(
-                test_p, test["bgnbd_raw"].to_numpy(dtype=np.float64), population == "buyers", rows
-            )
-            now_rows = _headline_rows(np.where(buyers, "buyers", "prospects"), headline)
-            at_as_of = _anchored_expected_auc(p, bgnbd_p, buyers, now_rows)
-            forecast = {
-                "population": headline,
-                "test_roc_auc": test_auc,
-                "expected_roc_auc_test": at_test,
-                "expected_roc_auc_as_of": at_as_of,
-                "roc_auc": test_auc + at_as_of - at_test,
-            }
+    forecast = forecast_auc(test, headline, p, bgnbd_p, buyers)
     return scorer, forecast, f"churn calibration: {calibration} ({why})"
 
 
