@@ -102,6 +102,8 @@ def _markdown(r: dict) -> str:
         f"**{r['champion']}**. Training took {r['train_seconds']:.0f} s. "
         f"MLflow run: experiment `smsseg-quality-churn`, run `{r['mlflow']['churn']}`.",
         "",
+        *(f"{n[0].upper()}{n[1:]}." for n in r["notes"] if n.startswith("churn calibration:")),
+        "",
         *_table(t, cols),
     ]
     if prospects:
