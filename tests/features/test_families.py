@@ -81,6 +81,13 @@ EXPECTED = {
         ("E", "return_share", 0.5),
         ("B", "return_share", NA),
     ],
+    # the horizon's window a year earlier: (2024-07-01 00:00, 2024-09-29 00:00] (90 days)
+    "season": [
+        ("C", "orders_same_window_last_year", 1),  # o6 2024-07-01 12:00
+        ("A", "orders_same_window_last_year", 0),  # all of A's orders are in 2025
+        ("E", "orders_same_window_last_year", 0),  # o7 2024-03-01 is before the window
+        ("B", "orders_same_window_last_year", 0),
+    ],
     "discount": [
         ("A", "discount_order_share", 1 / 3),
         ("C", "discount_order_share", 1.0),

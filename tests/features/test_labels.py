@@ -111,7 +111,9 @@ def test_training_snapshots(data):
     assert pd.isna(by.loc[(pd.Timestamp("2025-06-01"), "C"), "discount_response"])
     # category columns are chosen as of the earliest cut-off (bags 160 > shoes 100 on 2025-04-02)
     assert snaps.attrs["categories"] == ["bags", "shoes"]
-    direct = build_features(data, "2025-05-02", categories=["bags", "shoes"], btyd=False)
+    direct = build_features(
+        data, "2025-05-02", horizon_days=30, categories=["bags", "shoes"], btyd=False
+    )
     stacked = snaps[snaps["snapshot"] == pd.Timestamp("2025-05-02")][direct.columns]
     pd.testing.assert_frame_equal(stacked, direct)
     assert list(snaps.columns[-3:]) == ["snapshot", "churn", "discount_response"]

@@ -25,7 +25,11 @@ SECONDS_PER_DAY = 86_400.0
 
 @dataclass(frozen=True)
 class Context:
-    """What every feature query needs: the data, the cut-off and the BTYD horizon."""
+    """What every feature query needs: the data, the cut-off and the horizon.
+
+    The horizon is the churn / BTYD horizon the features are built for; the seasonal features
+    look at the same calendar window a year earlier (``{horizon_days}`` in their SQL).
+    """
 
     data: Dataset
     as_of: pd.Timestamp
@@ -39,7 +43,10 @@ class Context:
         return timestamp_literal(self.as_of)
 
     def sql(self, template: str) -> str:
-        return template.replace("{as_of}", self.literal)
+        """``template`` with ``{as_of}`` (the cut-off literal) and ``{horizon_days}`` filled in."""
+        return template.replace("{as_of}", self.literal).replace(
+            "{horizon_days}", str(int(self.horizon_days))
+        )
 
     def present(self, requirement: str) -> bool:
         """Whether ``table``, ``table.column`` or any of ``a|b`` was supplied by the user."""

@@ -228,6 +228,24 @@ DYNAMICS_FEATURES = (
     ),
 )
 
+# The calendar window the horizon after the cut-off covers, one year earlier: (A - 365, A - 365 + H].
+_LAST_YEAR = "{as_of} - INTERVAL 365 DAY"
+_SAME_WINDOW_LAST_YEAR = (
+    f"ordered_at > {_LAST_YEAR} AND ordered_at <= {_LAST_YEAR} + INTERVAL {{horizon_days}} DAY"
+)
+SEASON_FEATURES = (
+    _f(
+        "orders_same_window_last_year",
+        "int",
+        "season",
+        "365d",
+        "Completed orders in the calendar window the horizon covers, one year earlier: "
+        "(as_of - 365 d, as_of - 365 d + horizon] (seasonal buyers: a gift shopper's December).",
+        agg=f"COUNT(*) FILTER (WHERE done AND {_SAME_WINDOW_LAST_YEAR})",
+        fill=0,
+    ),
+)
+
 DISCOUNT_FEATURES = (
     _f(
         "discount_order_share",
@@ -275,7 +293,7 @@ SEQUENCE_HELPERS = (
     Helper("_first_day_spend", f"COALESCE({exact_sum('amount', 'first_day')}, 0.0)"),
 )
 #: Every order feature (both passes), in declaration order.
-ORDER_FEATURES = RFM_ORDER_FEATURES + DYNAMICS_FEATURES + DISCOUNT_FEATURES
+ORDER_FEATURES = RFM_ORDER_FEATURES + DYNAMICS_FEATURES + SEASON_FEATURES + DISCOUNT_FEATURES
 _SEQUENCED = ("ipt_std_days",)
 
 ORDERS_QUERY = AggregateQuery(

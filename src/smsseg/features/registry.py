@@ -11,7 +11,12 @@ from smsseg.features.catalogue import Feature, Registry, catalogue_frame, catalo
 from smsseg.features.category import CATEGORY_FEATURES, concrete_features
 from smsseg.features.engagement import LOYALTY_FEATURES, SMS_FEATURES
 from smsseg.features.lifetime import BTYD_FEATURES
-from smsseg.features.orders import DISCOUNT_FEATURES, DYNAMICS_FEATURES, RFM_ORDER_FEATURES
+from smsseg.features.orders import (
+    DISCOUNT_FEATURES,
+    DYNAMICS_FEATURES,
+    RFM_ORDER_FEATURES,
+    SEASON_FEATURES,
+)
 from smsseg.features.profile import PROFILE_FEATURES
 from smsseg.features.rfm import RFM_SCORE_FEATURES
 
@@ -37,6 +42,7 @@ def _registry() -> Registry:
         _TENURE,
         RFM_SCORE_FEATURES,
         DYNAMICS_FEATURES,
+        SEASON_FEATURES,
         DISCOUNT_FEATURES,
         CATEGORY_FEATURES,
         BROWSE_FEATURES,

@@ -44,6 +44,7 @@ from sklearn.metrics import roc_auc_score
 from smsseg.models.baselines import bgnbd_churn_probability
 from smsseg.models.calibration import Calibrator, _logit, fit_calibrator
 from smsseg.models.metrics import compare_scores
+from smsseg.models.season import shifted
 
 #: Candidate churn scorers, simplest first (a tie keeps the simpler one).
 CHURN_SCORERS = ("bgnbd", "blend", "model")
@@ -92,6 +93,8 @@ class ChurnScorer:
     calibration : :data:`CALIBRATIONS`; ``"bgnbd_anchor"`` applies ``anchor`` to the buyers'
         probabilities (prospects, whom BG/NBD cannot score, keep the trained calibration).
     anchor : Platt map fitted by :func:`fit_bgnbd_anchor` at the training as-of date.
+    season_shift : log-odds added to the buyers' calibrated probability for the season of the
+        scored window (:mod:`smsseg.models.season`; 0: none).
     """
 
     kind: str = "model"
@@ -100,6 +103,7 @@ class ChurnScorer:
     bgnbd_statistic: str = "prob_no_purchase"
     calibration: str = "trained"
     anchor: Calibrator = field(default_factory=Calibrator)
+    season_shift: float = 0.0
 
     def __post_init__(self) -> None:
         if self.kind not in CHURN_SCORERS:
@@ -128,9 +132,11 @@ class ChurnScorer:
 
     def __call__(self, model_p: np.ndarray, features: pd.DataFrame) -> np.ndarray:
         p = self.trained(model_p, features)
-        if self.calibration == "bgnbd_anchor":
+        if self.calibration == "bgnbd_anchor" or self.season_shift:
             buyers = population_masks(features["frequency"])["buyers"]
-            p = np.where(buyers, self.anchor(p), p)
+            if self.calibration == "bgnbd_anchor":
+                p = np.where(buyers, self.anchor(p), p)
+            p = shifted(p, self.season_shift, buyers)
         return p
 
     def to_dict(self) -> dict:
@@ -141,6 +147,7 @@ class ChurnScorer:
             "bgnbd_statistic": self.bgnbd_statistic,
             "calibration": self.calibration,
             "anchor": self.anchor.to_dict(),
+            "season_shift": self.season_shift,
         }
 
     @classmethod
@@ -155,6 +162,7 @@ class ChurnScorer:
             d.get("bgnbd_statistic", "prob_no_purchase"),
             d.get("calibration", "trained"),
             Calibrator.from_dict(d.get("anchor", {"kind": "none"})),
+            float(d.get("season_shift", 0.0)),
         )
 
 

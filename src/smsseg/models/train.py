@@ -45,6 +45,7 @@ from smsseg.models.classifier import CalibratedLGBMClassifier
 from smsseg.models.metrics import compare_scores, expected_roc_auc
 from smsseg.models.next_order import NextOrderRegressor, days_to_next_order
 from smsseg.models.scoring import build_scoring_features, has_discount_data
+from smsseg.models.season import choose_seasonal_shift
 from smsseg.models.train_uplift import UpliftReport, train_uplift
 from smsseg.models.validation import SnapshotPlan, first_order_at, plan_snapshots
 
@@ -483,7 +484,26 @@ def calibrate_at_as_of(
     if anchor is not None:
         scorer = replace(scorer, calibration=calibration, anchor=anchor)
     forecast = forecast_auc(test, headline, p, bgnbd_p, buyers)
-    return scorer, forecast, f"churn calibration: {calibration} ({why})"
+    shift, season_why = 0.0, "no test rows"
+    if len(test):
+        test_buyers = (test["population"] == "buyers").to_numpy()
+        test_p = test["smsseg"].to_numpy(dtype=np.float64)
+        if calibration == "bgnbd_anchor":  # judged as deployed: re-anchored at the test snapshot
+            test_anchor = fit_bgnbd_anchor(
+                test_p, test["bgnbd_raw"].to_numpy(dtype=np.float64), test_buyers
+            )
+            test_p = anchored(test_p, test_anchor, test_buyers)
+        shift, season_why = choose_seasonal_shift(
+            data,
+            pd.Timestamp(bundle.meta["as_of"]),
+            int(bundle.meta["horizon_days"]),
+            test,
+            test_p,
+            bundle.meta["validation"]["kind"],
+            first_order_at(data),
+        )
+    scorer = replace(scorer, season_shift=shift)
+    return scorer, forecast, f"churn calibration: {calibration} ({why}); {season_why}"
 
 
 def _metrics_dict(table: pd.DataFrame | None) -> dict:
