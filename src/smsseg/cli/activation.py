@@ -159,12 +159,15 @@ def report(
             "inside RUN."
         ),
     ] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="Directory of contract tables, when it is not inside RUN.")
+    ] = None,
 ) -> None:
     """Write one self-contained HTML report of a run: data, features, models, backtest, tiers,
     segments, plan."""
     from smsseg.report import render_report
 
-    overrides = {}
+    overrides = {"data_dir": data}
     if models is not None:
         overrides["bundle_dir"] = models
         if (models / "churn_test.parquet").is_file():
