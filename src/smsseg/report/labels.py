@@ -64,7 +64,7 @@ LABELS: dict[str, str] = {
     "last_send_utc": "last send (UTC)",
     "priority": "priority",
     "value_per_send": "value at stake per send",
-    "lost_to_caps": "lost to caps",
+    "suppressed_capped": "lost to caps",
     "lost_to": "lost to (customers)",
     # scores.parquet
     "churn_probability": "churn probability",

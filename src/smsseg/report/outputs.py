@@ -137,7 +137,13 @@ def plan_section(run: RunFiles) -> Section:
         )
     sec.add(figures(*imgs))
     if campaigns is not None:
-        keep = [c for c in campaigns if not c.startswith("suppressed_") and c != "message_types"]
+        # the suppression counts are in the chart above; what the caps took stays, with whom
+        keep = [
+            c
+            for c in campaigns
+            if (not c.startswith("suppressed_") or c == "suppressed_capped")
+            and c != "message_types"
+        ]
         sec.add("<h3>Campaigns</h3>", table(campaigns[keep]))
     reasons = suppressed["reason"].value_counts().rename_axis("reason").reset_index(name="rows")
     details = suppressed.groupby("reason")["detail"].first() if "detail" in suppressed else None
