@@ -101,7 +101,8 @@ def _t(segment: str, message_type: str, **kw) -> Target:
     return Target(segment, message_type, **kw)
 
 
-#: The guide's ten campaign goals, in scheduling priority (time-sensitive first).
+#: The guide's ten campaign goals in the policy order (time-sensitive first): the campaign priority
+#: under ``campaign_priority="policy"`` and the tie-break of the ``"value"`` priority.
 DEFAULT_GOALS: tuple[GoalSpec, ...] = (
     GoalSpec(
         "recover_abandoned_carts",
