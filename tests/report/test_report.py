@@ -61,6 +61,10 @@ def test_report_has_every_section_with_charts_and_nothing_missing(html):
     assert expected <= set(charts)
     # the plan's numbers are the plan's: 10 cart abandoners, 20 % held out
     assert "recover_abandoned_carts-20250630" in html and "holdout" in html
+    # the arbitration: priority, value per send, what the caps took (nothing in this plan)
+    plan = _section(html, "plan")
+    assert "<th>priority</th>" in plan and "<th>lost to caps</th>" in plan
+    assert "No campaign lost a send to the caps." in plan
 
 
 def test_report_is_self_contained_and_has_no_phone_numbers(html):

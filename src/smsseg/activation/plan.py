@@ -267,11 +267,13 @@ def make_plan(
 
 def _with_priority(summary, order, values, losses) -> pd.DataFrame:
     """The campaign summary with its priority rank, value at stake per send and ``lost_to``."""
-    return summary.assign(
+    summary = summary.assign(
         priority=range(1, len(order) + 1),
         value_per_send=values.reindex(list(order)).to_numpy(dtype=float),
         lost_to=summary["campaign_id"].map(lambda cid: lost_to_text(losses, cid)),
     )
+    first = ["campaign_id", "goal", "priority", "value_per_send"]
+    return summary[first + [c for c in summary if c not in first]]
 
 
 def _known_until(sms: pd.DataFrame, given: object | None) -> pd.Timestamp:

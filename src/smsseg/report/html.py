@@ -32,7 +32,8 @@ table.data{border-collapse:collapse;font-size:13px;margin:8px 0}
 table.data th,table.data td{border-bottom:1px solid #e4e9f0;padding:4px 10px;text-align:right;
 vertical-align:top}
 table.data th:first-child,table.data td:first-child{text-align:left}
-table.data td.text{text-align:left;min-width:12em;max-width:36em}
+table.data td.text{text-align:left}table.data td.text div{min-width:14em;max-width:32em}
+table.parts th,table.parts td{text-align:left}
 table.data th{background:#f0f3f7}.note{color:#7b8794;font-style:italic}
 .error{color:#b42318}.ok{color:#2f7d32}.missing{color:#9a6700}
 img{max-width:100%;height:auto}
@@ -97,9 +98,11 @@ def table(
     formats = formats or {}
     shown = frame.head(max_rows)
     head = "".join(f"<th>{esc(label(c))}</th>" for c in shown.columns)
-    cls = ['<td class="text">' if _is_text(shown[c]) else "<td>" for c in shown.columns]
+    # a text cell's block keeps its column readable: a table squeezes wrappable columns first
+    cells = [('<td class="text"><div>', "</div></td>") if _is_text(shown[c]) else ("<td>", "</td>")
+             for c in shown.columns]  # fmt: skip
     rows = "".join(
-        "<tr>" + "".join(f"{td}{esc(_fmt(v, formats.get(c)))}</td>" for td, c, v in zip(cls, shown.columns, row, strict=True)) + "</tr>"
+        "<tr>" + "".join(f"{a}{esc(_fmt(v, formats.get(c)))}{b}" for (a, b), c, v in zip(cells, shown.columns, row, strict=True)) + "</tr>"
         for row in shown.itertuples(index=False, name=None)
     )  # fmt: skip
     more = note(f"… {len(frame) - max_rows:,} more rows") if len(frame) > max_rows else ""
