@@ -1,12 +1,14 @@
 """The run report: one self-contained HTML file (charts inlined as PNG, no external assets).
 
-``render_report(run_dir, out_html)`` renders whatever a run folder holds: data summary, features
-and scores, the deployed scorers and model metrics against baselines per population with ROC /
-calibration / lift curves, a backtest on the realized future, value tiers, segment sizes and
-transitions, and the send plan with its suppression reasons. A missing part
-becomes a "not available in this run" note; a part that cannot be read becomes an error note in
-its own section, never a failed report. The report only renders: it computes nothing a stage
-did not already write.
+``render_report(run_dir, out_html)`` renders whatever a run folder holds: the parts found and
+where ("This run"), data summary, features and scores, the deployed scorers and model metrics
+against baselines per population with ROC / calibration / lift curves, a backtest on the realized
+future, value tiers, segment sizes and transitions, and the send plan with its suppression
+reasons and what each campaign lost to the caps. A missing part becomes a "not available in this
+run" note; a part that cannot be read becomes an error note in its own section, never a failed
+report. The report only renders: it computes nothing a stage did not already write. Labels come
+from one mapping (:mod:`smsseg.report.labels`); the layout is checked in a real browser
+(``tests/report/test_browser.py``).
 """
 
 from __future__ import annotations
