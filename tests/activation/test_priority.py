@@ -183,3 +183,16 @@ def test_plan_command_priority_option_and_lost_to_caps_in_the_summary(tmp_path):
     bad = CliRunner().invoke(app, [*base, "--out", str(tmp_path / "bad"), "--priority", "loud"])
     assert bad.exit_code == 1 and "unknown: ['loud']" in bad.output
     assert not (tmp_path / "bad").exists()
+
+
+def test_value_per_send_counts_only_customers_the_campaign_could_text():
+    """Dormant customers who never opted in, however valuable, do not lift re-engagement."""
+    mem = _membership()
+    dormant = mem["customer_id"].isin(DORMANT)
+    mem = mem.assign(predicted_clv=mem["predicted_clv"].where(~dormant, 100_000.0))
+    plan = _plan(mem=mem, sms=opted_in(AT_RISK))  # only the at-risk customers opted in
+    rows = plan.campaigns.set_index("goal")
+    assert rows.loc["re_engage_inactive", "value_per_send"] == pytest.approx(AT_RISK_VALUE)
+    assert rows.loc["reduce_churn", "value_per_send"] == pytest.approx(AT_RISK_VALUE)
+    # a tie: the policy order decides
+    assert plan.priority == ("re_engage_inactive", "reduce_churn")
