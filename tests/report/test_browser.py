@@ -44,12 +44,19 @@ MEASURE = """() => {
     alt: img.alt, complete: img.complete, naturalWidth: img.naturalWidth,
     naturalHeight: img.naturalHeight, width: img.clientWidth, height: img.clientHeight,
   }));
-  // every element must end inside its section (its card); a scroll box may hold wider content
+  // every element must end inside its section (its card), unless an ancestor inside the card
+  // clips or scrolls it (computed overflow-x other than visible: the reader scrolls that box)
+  const clipped = (el, section) => {
+    for (let a = el.parentElement; a && a !== section; a = a.parentElement) {
+      if (getComputedStyle(a).overflowX !== 'visible') return true;
+    }
+    return false;
+  };
   const overflowing = [];
   for (const section of document.querySelectorAll('main > section')) {
     const card = box(section);
     for (const el of section.querySelectorAll('*')) {
-      if (el.closest('.scroll') && !el.classList.contains('scroll')) continue;
+      if (clipped(el, section)) continue;
       const r = box(el);
       if (r.width && (r.right > card.right + 1 || r.left < card.left - 1)) {
         overflowing.push(`${section.id}: <${el.tagName.toLowerCase()} class="${el.className}">`
@@ -99,17 +106,30 @@ def browser():
         chromium.close()
 
 
-def _seen(browser, report, viewport: tuple[int, int]) -> tuple[dict, list[str]]:
-    """Open the report at ``viewport``; what the page measures, and every console error."""
+def _seen(browser, report, viewport: tuple[int, int], css: str = "") -> tuple[dict, list[str]]:
+    """Open the report at ``viewport`` (with extra ``css``, to break it on purpose); what the
+    page measures, and every console error."""
     page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url[:80]}"))
     page.goto(report.as_uri(), wait_until="load")
+    if css:
+        page.add_style_tag(content=css)
     seen = page.evaluate(MEASURE)
     page.close()
     return seen, errors
+
+
+def _stretched(images: list[dict]) -> list[str]:
+    """Charts drawn at another aspect ratio than their own (beyond pixel rounding)."""
+    return [
+        f"chart {img['alt']!r} drawn {img['width']}x{img['height']}, natural "
+        f"{img['naturalWidth']}x{img['naturalHeight']}"
+        for img in images
+        if abs(img["height"] - img["width"] * img["naturalHeight"] / img["naturalWidth"]) > PIXELS
+    ]
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS.values(), ids=VIEWPORTS.keys())
@@ -127,11 +147,7 @@ def test_a_person_sees_every_section_with_undistorted_charts_inside_the_page(
     for img in images:
         assert img["complete"] and img["naturalWidth"] > 0, img
         assert img["width"] > 0 and img["width"] <= img["naturalWidth"] + PIXELS, img
-        expected = img["width"] * img["naturalHeight"] / img["naturalWidth"]
-        assert abs(img["height"] - expected) <= PIXELS, (
-            f"chart {img['alt']!r} drawn {img['width']}x{img['height']}, natural "
-            f"{img['naturalWidth']}x{img['naturalHeight']}: stretched"
-        )
+    assert _stretched(images) == []
     # nothing wider than the page or its card; wide tables scroll inside their card instead
     assert seen["page"]["scrollWidth"] <= seen["page"]["clientWidth"], seen["page"]
     assert seen["overflowing"] == []
@@ -147,3 +163,21 @@ def test_on_a_narrow_window_wide_tables_scroll_inside_their_card(browser, report
     # ... and neither it nor anything else sticks out of its card or widens the page
     assert seen["overflowing"] == []
     assert seen["page"]["scrollWidth"] <= seen["page"]["clientWidth"], seen["page"]
+
+
+@pytest.mark.parametrize(
+    ("broken_css", "viewport", "caught"),
+    [
+        # the report's CSS before the fix: flex items stretched to the tallest chart of the row
+        (".figs{align-items:stretch !important}", "laptop", "stretched"),
+        (".scroll{overflow:visible !important}", "narrow", "overflowing"),
+    ],
+    ids=["stretched-charts", "overflowing-table"],
+)
+def test_the_checks_catch_the_layout_bugs_they_guard_against(
+    browser, report, broken_css, viewport, caught
+):
+    """The same page with one CSS rule broken on purpose: the measurements above must see it."""
+    seen, _ = _seen(browser, report, VIEWPORTS[viewport], css=broken_css)
+    found = _stretched(seen["images"]) if caught == "stretched" else seen["overflowing"]
+    assert found, f"{broken_css} went unnoticed"
