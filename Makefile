@@ -8,7 +8,7 @@ DEMO_CUSTOMERS ?= 20000
 SEED ?= 42
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint bench clean
+.PHONY: help install browser demo test lint bench clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -24,9 +24,19 @@ install: $(STAMP) ## Create or refresh .venv with smsseg and its dev tools
 demo: $(STAMP) ## Run the main job on a generated dataset (DuckDB, local MLflow store)
 	$(BIN)/smsseg demo --out $(DEMO_DIR) --customers $(DEMO_CUSTOMERS) --seed $(SEED)
 
+# The report's browser test drives the OS Chromium (Playwright cannot download its own build
+# here); installed once, only when no Chromium is on PATH and SMSSEG_CHROMIUM names none.
+browser: ## Install Chromium for the report's browser test when missing (Debian, root)
+	@if [ -n "$$SMSSEG_CHROMIUM" ] || command -v chromium >/dev/null 2>&1 \
+		|| command -v chromium-browser >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else echo "install Chromium (e.g. apt-get install chromium) or set SMSSEG_CHROMIUM" >&2; \
+		exit 1; fi
+
 # Two pytest workers on two cores: one OpenMP thread each, or LightGBM's spinning threads fight
 # over the cores and training runs 20-40x slower.
-test: $(STAMP) ## Run the test suite and the notebooks
+test: $(STAMP) browser ## Run the test suite and the notebooks
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadgroup tests
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --nbmake notebooks
 

@@ -118,7 +118,9 @@ def _bundle(folder: Path, rng: np.random.Generator, legacy: bool = False) -> Non
     X = pd.DataFrame({"recency_days": rng.exponential(60, 400), "frequency": rng.poisson(3, 400)})
     y = (X["recency_days"] + rng.normal(0, 20, 400) > 60).astype(int)
     booster = lgb.train(
-        {"objective": "binary", "verbose": -1, "num_leaves": 4}, lgb.Dataset(X, y), 10
+        {"objective": "binary", "verbose": -1, "num_leaves": 4, "num_threads": 1},
+        lgb.Dataset(X, y),
+        10,
     )
     (folder / "churn.txt").write_text(booster.model_to_string())
     meta = {"name": "smsseg", "version": "smsseg@test", "as_of": "2025-06-30", "horizon_days": 90,

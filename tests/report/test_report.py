@@ -61,6 +61,10 @@ def test_report_has_every_section_with_charts_and_nothing_missing(html):
     assert expected <= set(charts)
     # the plan's numbers are the plan's: 10 cart abandoners, 20 % held out
     assert "recover_abandoned_carts-20250630" in html and "holdout" in html
+    # the arbitration: priority, value per send, what the caps took (nothing in this plan)
+    plan = _section(html, "plan")
+    assert "<th>priority</th>" in plan and "<th>lost to caps</th>" in plan
+    assert "No campaign lost a send to the caps." in plan
 
 
 def test_report_is_self_contained_and_has_no_phone_numbers(html):
@@ -238,3 +242,100 @@ def test_report_command_with_a_backtest_folder(tmp_path):
     assert "0.7712" in _section(out.read_text(), "backtest")
     result = CliRunner().invoke(app, [*args[:-1], str(tmp_path / "run")])
     assert result.exit_code == 1 and "has no backtest.json" in result.output
+
+
+def _run_without_data(run, tmp_path):
+    """A copy of the run whose data directory lives outside it (a by-hand run with --data)."""
+    copy = tmp_path / "by-hand"
+    shutil.copytree(run, copy)
+    shutil.move(copy / "data", tmp_path / "shop")
+    return copy, tmp_path / "shop"
+
+
+def test_report_command_reads_the_data_given_with_data(run, tmp_path):
+    copy, shop = _run_without_data(run, tmp_path)
+    out = tmp_path / "r.html"
+    without = CliRunner().invoke(app, ["report", str(copy), "--out", str(out)])
+    assert without.exit_code == 0, without.output
+    assert "Input data: not available in this run" in _section(out.read_text(), "data")
+    given = CliRunner().invoke(app, ["report", str(copy), "--out", str(out), "--data", str(shop)])
+    assert given.exit_code == 0, given.output
+    html = out.read_text()
+    data = _section(html, "data")
+    assert "not available" not in data and "<b>40</b><span>customers</span>" in data
+    assert "given (--data)" in _section(html, "contents")
+    # a folder without the contract's customers table is refused, nothing written
+    out.unlink()
+    wrong = CliRunner().invoke(app, ["report", str(copy), "--out", str(out), "--data", str(copy)])
+    assert wrong.exit_code == 1 and "has no customers.parquet" in wrong.output
+    assert not out.exists()
+
+
+def test_the_data_directory_recorded_in_the_outputs_provenance_is_found_while_unchanged(
+    run, tmp_path
+):
+    from smsseg.provenance import for_data, stamp_parquet
+
+    copy, shop = _run_without_data(run, tmp_path)
+    stamp_parquet(copy / "scores.parquet", for_data("scores", "2025-06-30", shop))
+    found = discover_run(copy)
+    assert found.data_dir == shop.resolve()
+    assert found.data_source == "recorded in the provenance of scores.parquet"
+    html = render_report(copy, tmp_path / "r.html").read_text()
+    assert "<b>40</b><span>customers</span>" in _section(html, "data")
+    # the directory now holds other data (another fingerprint): not shown as this run's data
+    customers = pd.read_parquet(shop / "customers.parquet")
+    customers.iloc[:-1].to_parquet(shop / "customers.parquet", index=False)
+    assert discover_run(copy).data_dir is None
+
+
+def test_this_run_lists_each_part_where_it_was_found_or_how_to_add_it(html, tmp_path):
+    contents = _section(html, "contents")
+    rows = re.findall(r"<tr><td>([^<]+)</td><td><span class=\"(ok|missing)\">", contents)
+    assert [name for name, _ in rows] == ["input data", "model bundle", "scores",
+                                          "held-out predictions", "feature table", "segments",
+                                          "send plan", "backtest"]  # fmt: skip
+    assert {status for _, status in rows} == {"ok"} and "8 of 8 parts found" in contents
+    assert "<td>plan</td>" in contents and '<a href="#plan">Send plan</a>' in contents
+    (tmp_path / "empty").mkdir()
+    empty = render_report(tmp_path / "empty", tmp_path / "r.html").read_text()
+    contents = _section(empty, "contents")
+    assert "0 of 8 parts found" in contents and "smsseg report RUN --data DIR" in contents
+    assert ">yes<" not in contents and ">no<" not in contents
+
+
+def test_headers_and_tiles_are_readable_labels_never_raw_keys(html):
+    captions = re.findall(r"<th>([^<]*)</th>", html) + re.findall(r"<span>([^<]*)</span>", html)
+    assert captions and [c for c in captions if "_" in c] == []
+    models = _section(html, "models")
+    assert "<span>mean absolute error (days)</span>" in models and "mae_days" not in models
+    assert "<th>share of revenue</th>" in _section(html, "tiers")
+
+
+def test_interval_metrics_show_estimate_and_interval_with_their_label(tmp_path):
+    models = tmp_path / "models"
+    models.mkdir()
+    uplift = {"n_test": 2329, "ate_test": 0.032,
+              "qini": {"estimate": 0.00106, "low": -0.0046, "high": 0.007, "level": 0.95}}  # fmt: skip
+    meta = {"version": "v", "metrics": legacy_meta()["metrics"] | {"uplift": uplift}}
+    (models / "bundle.json").write_text(json.dumps(meta))
+    section = _section(render_report(models, tmp_path / "r.html").read_text(), "models")
+    assert "<b>0.032</b><span>average treatment effect on the test rows</span>" in section
+    assert "<b>2,329</b><span>test rows</span>" in section
+    assert "<b>0.00106 (95% CI -0.0046 to 0.007)</b><span>Qini coefficient</span>" in section
+
+
+@pytest.mark.parametrize(
+    ("bands", "expected"),
+    [
+        (["high", "low", "medium", "high"], {"low": 1, "medium": 1, "high": 2}),
+        (["high", "high"], {"low": 0, "medium": 0, "high": 2}),
+        (["medium", "zz", "aa"], {"low": 0, "medium": 1, "high": 0, "aa": 1, "zz": 1}),
+    ],
+    ids=["all-bands", "missing-bands-shown-as-zero", "unknown-bands-after"],
+)
+def test_risk_bands_keep_their_order_not_alphabetical_or_by_size(bands, expected):
+    from smsseg.report.inputs import band_counts
+
+    counts = band_counts(pd.Series(bands))
+    assert list(counts.index) == list(expected) and counts.to_dict() == expected

@@ -34,7 +34,11 @@ _SECTIONS: dict[str, dict[str, str]] = {
         "message_type": "sunset_message_type",
         "survey_message_type": "survey_message_type",
     },
-    "plan": {"horizon_days": "horizon_days", "back_in_stock_days": "back_in_stock_days"},
+    "plan": {
+        "horizon_days": "horizon_days",
+        "back_in_stock_days": "back_in_stock_days",
+        "priority": "campaign_priority",
+    },
 }
 
 

@@ -29,6 +29,13 @@ from smsseg.activation.consent import (
 )
 from smsseg.activation.holdout import draw_holdouts
 from smsseg.activation.policy import ActivationPolicy, PolicyError, resolve_segment_caps
+from smsseg.activation.priority import (
+    campaign_order,
+    cap_losses,
+    lost_to_text,
+    value_at_stake,
+    value_per_send,
+)
 from smsseg.activation.schedule import local_times, schedule
 from smsseg.activation.targeting import (
     apply_sunset,
@@ -79,6 +86,10 @@ class Plan:
     phones : E.164 phone by ``customer_id`` (only for audience export; never logged).
     consent_known_until : end of the SMS history the plan's consent was read from (NaT when
         it holds no event); ``consent_checked_at`` of a send is the earlier of it and the send.
+    priority : the goals in campaign priority order (who wins a scarce send first; see
+        :mod:`smsseg.activation.priority`).
+    cap_losses : ``campaign_id``, ``lost_to``, ``customers``: who took the sends each campaign
+        lost to the caps (:func:`~smsseg.activation.priority.cap_losses`).
     """
 
     sends: pd.DataFrame
@@ -91,6 +102,10 @@ class Plan:
     holdout: float
     seed: int
     consent_known_until: pd.Timestamp = pd.NaT
+    priority: tuple[str, ...] = ()
+    cap_losses: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["campaign_id", "lost_to", "customers"])
+    )
 
     def audience(self, campaign_id: str) -> pd.DataFrame:
         """The importable audience of one campaign: holdouts excluded, phones in E.164."""
@@ -217,7 +232,9 @@ def make_plan(
     history = recent_sends(
         sms, cutoff, max(7, policy.discount_cooldown_days) + 1, policy.all_discount_types
     )
-    sched, unsched = schedule(ok, elig["zones"], caps, history, cutoff, policy, consent)
+    values = value_per_send(ok, value_at_stake(membership)).reindex(list(goals))
+    order = campaign_order(goals, policy, values)
+    sched, unsched = schedule(ok, elig["zones"], caps, history, cutoff, policy, consent, order)
     sends = _finish_sends(sched, elig, holdout, seed, policy, known)
     broken = {
         k: v
@@ -230,18 +247,33 @@ def make_plan(
         raise AssertionError(f"plan breaks rule(s) {sorted(broken)}: {broken}")
     held = sends[sends["holdout"]].assign(reason="holdout", detail=HOLDOUT_DETAIL)
     suppressed = _suppressed_rows([blocked, excluded, unsched, held])
+    losses = cap_losses(unsched, sends)
+    summary = _campaign_summary(order, cutoff, cands, excluded, sends, suppressed, notes)
     return Plan(
         sends=sends,
         suppressed=suppressed,
         suppression_list=_suppression_list(sunset),
-        campaigns=_campaign_summary(goals, cutoff, cands, excluded, sends, suppressed, notes),
+        campaigns=_with_priority(summary, order, values, losses),
         phones=elig["phone_e164"],
         as_of=cutoff,
         goals=goals,
         holdout=holdout,
         seed=seed,
         consent_known_until=known,
+        priority=order,
+        cap_losses=losses,
     )
+
+
+def _with_priority(summary, order, values, losses) -> pd.DataFrame:
+    """The campaign summary with its priority rank, value at stake per send and ``lost_to``."""
+    summary = summary.assign(
+        priority=range(1, len(order) + 1),
+        value_per_send=values.reindex(list(order)).to_numpy(dtype=float),
+        lost_to=summary["campaign_id"].map(lambda cid: lost_to_text(losses, cid)),
+    )
+    first = ["campaign_id", "goal", "priority", "value_per_send"]
+    return summary[first + [c for c in summary if c not in first]]
 
 
 def _known_until(sms: pd.DataFrame, given: object | None) -> pd.Timestamp:
@@ -347,6 +379,7 @@ def write_plan(plan: Plan, out: str | Path) -> dict[str, Path]:
         plan.suppression_list.to_csv(tmp / "suppression_list.csv", index=False)
         plan.campaigns.to_csv(tmp / "campaigns.csv", index=False)
         plan.assignments().to_csv(tmp / "assignments.csv", index=False)
+        plan.cap_losses.to_csv(tmp / "cap_losses.csv", index=False)
         meta = {
             "as_of": plan.as_of.isoformat(), "goals": list(plan.goals), "holdout": plan.holdout,
             "seed": plan.seed, "sends": len(plan.sends), "audience": int((~plan.sends["holdout"]).sum()),
@@ -354,6 +387,7 @@ def write_plan(plan: Plan, out: str | Path) -> dict[str, Path]:
             "sunset_suppressed": len(plan.suppression_list),
             "suppressed_stop_after_as_of": int(plan.suppressed["stop_after_as_of"].sum()),
             "consent_known_until": None if pd.isna(known) else known.isoformat(),
+            "campaign_priority": list(plan.priority),
         }  # fmt: skip
         (tmp / "plan.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
     files = [
@@ -362,6 +396,7 @@ def write_plan(plan: Plan, out: str | Path) -> dict[str, Path]:
         "suppression_list.csv",
         "campaigns.csv",
         "assignments.csv",
+        "cap_losses.csv",
         "plan.json",
     ]
     paths = {name: out / name for name in files}

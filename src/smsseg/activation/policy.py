@@ -101,7 +101,8 @@ def _t(segment: str, message_type: str, **kw) -> Target:
     return Target(segment, message_type, **kw)
 
 
-#: The guide's ten campaign goals, in scheduling priority (time-sensitive first).
+#: The guide's ten campaign goals in the policy order (time-sensitive first): the campaign priority
+#: under ``campaign_priority="policy"`` and the tie-break of the ``"value"`` priority.
 DEFAULT_GOALS: tuple[GoalSpec, ...] = (
     GoalSpec(
         "recover_abandoned_carts",
@@ -185,6 +186,14 @@ DEFAULT_GOALS: tuple[GoalSpec, ...] = (
 
 GOAL_KEYS = tuple(g.key for g in DEFAULT_GOALS)
 
+#: Named campaign priority rules (``ActivationPolicy.campaign_priority``; see
+#: :mod:`smsseg.activation.priority`), with what they mean.
+PRIORITY_RULES = {
+    "value": "the campaign with the highest value at stake per send "
+    "(mean churn_probability x predicted_clv of its textable customers) first",
+    "policy": "the policy's goal order (time-sensitive campaigns first)",
+}
+
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _MMDD = re.compile(r"^(\d{2})-(\d{2})$")
 
@@ -261,6 +270,10 @@ class ActivationPolicy:
     back_in_stock_days : products restocked within this many days before ``as_of`` make their
         category a back-in-stock offer (see :func:`~smsseg.activation.inputs.offers_from_data`).
     goals : goal specifications; ``goal(key)`` finds one.
+    campaign_priority : which campaign wins a send the caps make scarce: ``"value"`` (default,
+        the highest value at stake per send first), ``"policy"`` (the order of ``goals``), or a
+        tuple of goal keys (the rest follow in the order of ``goals``); see
+        :mod:`smsseg.activation.priority`.
     """
 
     quiet_hours: QuietHours = field(default_factory=QuietHours)
@@ -285,6 +298,7 @@ class ActivationPolicy:
     horizon_days: int = 7
     back_in_stock_days: int = 14
     goals: tuple[GoalSpec, ...] = DEFAULT_GOALS
+    campaign_priority: str | tuple[str, ...] = "value"
 
     def __post_init__(self):
         for name in (
@@ -319,6 +333,24 @@ class ActivationPolicy:
                     )
         if self.sunset_survey not in (None, True, False):
             raise PolicyError(f"sunset_survey={self.sunset_survey!r} must be true or false")
+        self._check_priority()
+
+    def _check_priority(self) -> None:
+        rule = self.campaign_priority
+        if isinstance(rule, str):
+            if rule not in PRIORITY_RULES:
+                raise PolicyError(
+                    f"campaign_priority={rule!r} must be one of {', '.join(PRIORITY_RULES)} or a "
+                    "list of goal keys"
+                )
+            return
+        keys = [g.key for g in self.goals]
+        unknown = [g for g in rule if g not in keys]
+        if unknown or not rule or len(set(rule)) != len(rule):
+            raise PolicyError(
+                f"campaign_priority={list(rule)!r} must name each goal at most once, from: "
+                f"{', '.join(keys)} (unknown: {unknown})"
+            )
 
     def goal(self, key: str) -> GoalSpec:
         """The goal named ``key``; a clear error listing the known goals otherwise."""

@@ -6,6 +6,7 @@ Used by ``smsseg plan`` and by the pipeline runner; the rules live in the pure m
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +25,7 @@ from smsseg.activation.inputs import (
 )
 from smsseg.activation.plan import Plan, make_plan, write_plan
 from smsseg.activation.policy import ActivationPolicy
+from smsseg.activation.priority import parse_priority
 
 
 def plan_for_dataset(
@@ -78,8 +80,12 @@ def run_plan(
     seed: int = config.DEFAULT_SEED,
     policy_path: str | Path | None = None,
     catalogue_path: str | Path | None = None,
+    priority: str | Sequence[str] | None = None,
 ) -> tuple[Plan, dict[str, Path]]:
     """Read the segments output and the data, build the plan and write it to ``out``.
+
+    ``priority`` overrides the policy's ``campaign_priority``: ``"value"``, ``"policy"`` or goal
+    keys (a comma-separated string or a sequence; see :mod:`smsseg.activation.priority`).
 
     Returns
     -------
@@ -89,6 +95,8 @@ def run_plan(
     from smsseg.data.load import load
 
     policy = load_policy(policy_path)
+    if priority is not None:
+        policy = replace(policy, campaign_priority=parse_priority(priority))
     membership = read_membership(segments_dir)
     plan = plan_for_dataset(
         load(data_dir),

@@ -1,7 +1,8 @@
 """The slot scheduler: at most one message per customer per plan day, inside caps and quiet hours.
 
 Plan days (slots) are the ``horizon_days`` local dates after the date of ``as_of``, without the
-holidays. Days are filled in order; within a day, campaigns in goal priority order. A candidate is
+holidays. Days are filled in order; within a day, campaigns in the campaign priority order (see
+:mod:`smsseg.activation.priority`). A candidate is
 scheduled on the first day of its campaign's window on which
 
 * it has no other message that day (one per slot);
@@ -22,6 +23,7 @@ ones, so checking the windows that *end* at the new send checks every window tha
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 import numpy as np
@@ -147,10 +149,11 @@ def _later_same_day(
     return daily.loc[utc.index].assign(utc=utc, t=utc.dt.tz_localize(None))
 
 
-def _prepare(candidates, zones, weekly_cap, policy) -> pd.DataFrame:
+def _prepare(candidates, zones, weekly_cap, policy, priority) -> pd.DataFrame:
+    order = list(priority) + [g.key for g in policy.goals if g.key not in priority]
     specs = {
-        g.key: (i, g.send_time, g.last_day or policy.horizon_days)
-        for i, g in enumerate(policy.goals)
+        g.key: (order.index(g.key), g.send_time, g.last_day or policy.horizon_days)
+        for g in policy.goals
     }
     spec = candidates["goal"].map(specs)
     return candidates.assign(
@@ -171,6 +174,7 @@ def schedule(
     as_of: object,
     policy: ActivationPolicy,
     consent: pd.DataFrame | None = None,
+    priority: Sequence[str] = (),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Assign send times to candidates (sendable customers only).
 
@@ -184,6 +188,9 @@ def schedule(
     as_of, policy : cut-off and rules.
     consent : consent events (:func:`~smsseg.activation.consent.consent_events`), checked at
         each candidate's send time; ``None`` skips the check (callers that filtered already).
+    priority : goal keys, the campaign that wins a customer's send first
+        (:func:`~smsseg.activation.priority.campaign_order`); goals it leaves out follow in the
+        policy's order (empty: the policy's order).
 
     Returns
     -------
@@ -198,7 +205,7 @@ def schedule(
     each customer keeps their highest-priority allowed campaign.
     """
     cutoff = as_timestamp(as_of)
-    pending = _prepare(candidates, zones, weekly_cap, policy)
+    pending = _prepare(candidates, zones, weekly_cap, policy, priority)
     sends = history[["customer_id", "sent_at", "discount"]]
     done: list[pd.DataFrame] = []
     for k, day in plan_days(cutoff, policy):

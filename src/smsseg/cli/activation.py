@@ -33,6 +33,8 @@ def print_campaigns(campaigns: pd.DataFrame, suppressed: pd.DataFrame) -> None:
     console.print(table)
     for row in campaigns[campaigns["note"].astype(str) != ""].itertuples(index=False):
         console.print(f"[yellow]note[/] {row.campaign_id}: {row.note}")
+    for row in campaigns[campaigns["suppressed_capped"] > 0].itertuples(index=False):
+        console.print(f"lost to caps: {row.campaign_id} {row.suppressed_capped:,} ({row.lost_to})")
     late = int(campaigns.get("suppressed_stop_after_as_of", pd.Series(dtype=int)).sum())
     if late:
         console.print(
@@ -107,6 +109,10 @@ def plan(
     catalogue: Annotated[
         Path | None, typer.Option(help="TOML file overriding parts of the segment catalogue.")
     ] = None,
+    priority: Annotated[
+        str | None,
+        typer.Option(help="Who wins a capped send: value (default), policy, or goals a,b,c."),
+    ] = None,
 ) -> None:
     """Turn segments into a send plan: consent, caps, quiet hours, sunset, holdouts, audiences."""
     from smsseg.activation.run import run_plan
@@ -126,6 +132,7 @@ def plan(
         seed=seed,
         policy_path=policy,
         catalogue_path=catalogue,
+        priority=priority,
     )
     stamp_parquet(
         paths["plan.parquet"],
@@ -159,12 +166,15 @@ def report(
             "inside RUN."
         ),
     ] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="Directory of contract tables, when it is not inside RUN.")
+    ] = None,
 ) -> None:
     """Write one self-contained HTML report of a run: data, features, models, backtest, tiers,
     segments, plan."""
     from smsseg.report import render_report
 
-    overrides = {}
+    overrides = {"data_dir": data}
     if models is not None:
         overrides["bundle_dir"] = models
         if (models / "churn_test.parquet").is_file():

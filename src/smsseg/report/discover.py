@@ -15,6 +15,11 @@ SKIP_DIRS = {"mlruns", "artifacts", "__pycache__", ".ipynb_checkpoints"}
 #: Files written by ``smsseg backtest`` (see :func:`smsseg.models.backtest.write_backtest`).
 BACKTEST_JSON = "backtest.json"
 BACKTEST_PREDICTIONS = "backtest_predictions.parquet"
+#: The parts of a run a report reads, i.e. the :class:`RunFiles` fields that are locations.
+PARTS = ("data_dir", "bundle_dir", "scores", "predictions", "features", "segments_dir",
+         "plan_dir", "backtest")  # fmt: skip
+#: Outputs whose provenance names their data directory, in the order they are asked.
+STAMPED = ("scores.parquet", "membership.parquet", "plan.parquet", "features*.parquet")
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,8 @@ class RunFiles:
     plan_dir : output of ``smsseg plan`` (``plan.parquet``, ``suppressed.csv``).
     backtest : output of ``smsseg backtest`` (``backtest.json``, ``backtest_predictions.parquet``,
         ``calibration.png``).
+    data_source : how ``data_dir`` was found (given, inside the run folder, or recorded in the
+        provenance of an output), for the reader.
     """
 
     run: Path
@@ -44,9 +51,11 @@ class RunFiles:
     segments_dir: Path | None = None
     plan_dir: Path | None = None
     backtest: Path | None = None
+    data_source: str | None = None
 
     def present(self) -> dict[str, bool]:
-        return {f.name: getattr(self, f.name) is not None for f in fields(self) if f.name != "run"}
+        """Whether each part was found, in the order of the fields."""
+        return {f.name: getattr(self, f.name) is not None for f in fields(self) if f.name in PARTS}
 
 
 def _files(run: Path, pattern: str) -> list[Path]:
@@ -95,10 +104,57 @@ def backtest_folder(path: Path) -> Path:
     return path.parent if path.name == BACKTEST_JSON and not path.is_dir() else path
 
 
+def has_customers(folder: Path) -> bool:
+    """Whether ``folder`` holds the contract's customers table (Parquet or CSV)."""
+    return any((folder / f"customers{s}").is_file() for s in (".parquet", ".csv"))
+
+
+def recorded_data_dir(run: Path) -> tuple[Path, str] | None:
+    """The data directory named in the provenance of the run's outputs, while it still holds the
+    same data (its fingerprint unchanged), with the file that named it.
+
+    A run made by hand with ``--data`` pointing outside the run folder stamps that directory
+    (resolved) into ``scores.parquet``, ``membership.parquet`` and ``plan.parquet``
+    (:mod:`smsseg.provenance`); the fingerprint check keeps the report from showing a directory
+    that has since been regenerated or replaced.
+    """
+    from smsseg.provenance import data_fingerprint, read_provenance
+
+    for pattern in STAMPED:
+        for path in _files(run, pattern):
+            try:
+                found = read_provenance(path)
+            except (OSError, ValueError):  # not Parquet: another section reports it
+                continue
+            if found is None or not found.data_dir or not found.data_fingerprint:
+                continue
+            folder = Path(found.data_dir)
+            if not folder.is_absolute():
+                folder = run / folder
+            if has_customers(folder) and data_fingerprint(folder) == found.data_fingerprint:
+                return folder, str(path.relative_to(run))
+    return None
+
+
+def _data_dir(run: Path, given: Path | None) -> tuple[Path | None, str | None]:
+    if given is not None:
+        return Path(given), "given (--data)"
+    for candidate in (run / "data", run):
+        if has_customers(candidate):
+            return candidate, "in the run folder"
+    recorded = recorded_data_dir(run)
+    if recorded is not None:
+        return recorded[0], f"recorded in the provenance of {recorded[1]}"
+    return None, None
+
+
 def discover_run(run: str | Path, **overrides: Path | None) -> RunFiles:
     """Locate the parts of a run folder; ``overrides`` (same names as :class:`RunFiles`) win.
 
-    Data: ``run/data`` or ``run`` itself when it holds ``customers.*``. Others: the shallowest
+    Data: the ``data_dir`` override, else ``run/data`` or ``run`` itself when it holds
+    ``customers.*``, else the data directory recorded in the provenance of the run's scores,
+    segments or plan when it still holds the same data (:func:`recorded_data_dir`). Others: the
+    shallowest
     ``bundle.json`` with metrics, ``scores.parquet``, a ``*test*`` / ``*predictions*`` Parquet with a
     label column (never a backtest's ``backtest_predictions.parquet``), ``features*.parquet``, the
     folder of ``membership.parquet``, of ``plan.parquet`` and of a ``backtest.json`` with a
@@ -106,10 +162,6 @@ def discover_run(run: str | Path, **overrides: Path | None) -> RunFiles:
     """
     run = Path(run)
     found: dict[str, Path | None] = {}
-    for candidate in (run / "data", run):
-        if any((candidate / f"customers{s}").is_file() for s in (".parquet", ".csv")):
-            found["data_dir"] = candidate
-            break
     bundle = next((p for p in _files(run, "bundle.json") if _is_bundle(p)), None)
     found["bundle_dir"] = bundle.parent if bundle else None
     found["scores"] = _first(run, "scores.parquet")
@@ -122,7 +174,8 @@ def discover_run(run: str | Path, **overrides: Path | None) -> RunFiles:
     found["plan_dir"] = plan.parent if plan else None
     backtest = next((p for p in _files(run, BACKTEST_JSON) if _is_backtest(p)), None)
     found["backtest"] = backtest.parent if backtest else None
-    found.update({k: Path(v) for k, v in overrides.items() if v is not None})
+    found.update({k: Path(v) for k, v in overrides.items() if v is not None and k != "data_dir"})
     if found["backtest"] is not None:
         found["backtest"] = backtest_folder(found["backtest"])
-    return RunFiles(run=run, **found)
+    data_dir, source = _data_dir(run, overrides.get("data_dir"))
+    return RunFiles(run=run, data_dir=data_dir, data_source=source, **found)

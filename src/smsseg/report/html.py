@@ -13,6 +13,8 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
+from smsseg.report.labels import label
+
 NOT_AVAILABLE = "not available in this run"
 
 CSS = """
@@ -25,12 +27,18 @@ main{padding:8px 32px 40px;max-width:1200px}
 section{background:#fff;border-radius:8px;padding:12px 20px 18px;margin:18px 0;
 box-shadow:0 1px 3px rgba(0,0,0,.08)}
 h2{color:#1f3a5f;border-bottom:2px solid #e4e9f0;padding-bottom:6px}h3{margin:18px 0 6px}
+.scroll{max-width:100%;overflow-x:auto}
 table.data{border-collapse:collapse;font-size:13px;margin:8px 0}
-table.data th,table.data td{border-bottom:1px solid #e4e9f0;padding:4px 10px;text-align:right}
+table.data th,table.data td{border-bottom:1px solid #e4e9f0;padding:4px 10px;text-align:right;
+vertical-align:top}
 table.data th:first-child,table.data td:first-child{text-align:left}
+table.data td.text{text-align:left}table.data td.text div{min-width:14em;max-width:32em}
+table.parts th,table.parts td{text-align:left}
 table.data th{background:#f0f3f7}.note{color:#7b8794;font-style:italic}
-.error{color:#b42318}.figs{display:flex;flex-wrap:wrap;gap:12px}
-.figs img{max-width:100%;border:1px solid #e4e9f0;border-radius:4px}
+.error{color:#b42318}.ok{color:#2f7d32}.missing{color:#9a6700}
+img{max-width:100%;height:auto}
+.figs{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start}
+.figs img{flex:0 1 auto;min-width:0;border:1px solid #e4e9f0;border-radius:4px}
 .kpis{display:flex;flex-wrap:wrap;gap:10px;margin:8px 0}
 .kpi{background:#f0f3f7;border-radius:6px;padding:8px 14px;min-width:120px}
 .kpi b{display:block;font-size:20px;color:#1f3a5f}.kpi span{font-size:12px;color:#52606d}
@@ -72,19 +80,36 @@ def _fmt(value: object, spec: str | Callable | None) -> str:
     return str(value)
 
 
+def _is_text(column: pd.Series) -> bool:
+    """Long free text (notes, details, definitions): wrapped, left-aligned, in a bounded column."""
+    values = column.dropna()
+    return bool(len(values)) and values.map(lambda v: isinstance(v, str) and len(v) > 40).any()
+
+
 def table(
     frame: pd.DataFrame, formats: Mapping[str, str | Callable] | None = None, max_rows: int = 40
 ) -> str:
-    """An HTML table of ``frame`` (index dropped), cells escaped and formatted per column."""
+    """An HTML table of ``frame`` (index dropped), cells escaped and formatted per column.
+
+    Headers are the columns' readable labels (:func:`~smsseg.report.labels.label`; ``formats``
+    is keyed by the raw column names). The table sits in a box that scrolls sideways, so a wide
+    table never overflows its section; long text columns wrap instead of widening the table.
+    """
     formats = formats or {}
     shown = frame.head(max_rows)
-    head = "".join(f"<th>{esc(c)}</th>" for c in shown.columns)
+    head = "".join(f"<th>{esc(label(c))}</th>" for c in shown.columns)
+    # a text cell's block keeps its column readable: a table squeezes wrappable columns first
+    cells = [('<td class="text"><div>', "</div></td>") if _is_text(shown[c]) else ("<td>", "</td>")
+             for c in shown.columns]  # fmt: skip
     rows = "".join(
-        "<tr>" + "".join(f"<td>{esc(_fmt(v, formats.get(c)))}</td>" for c, v in zip(shown.columns, row, strict=True)) + "</tr>"
+        "<tr>" + "".join(f"{a}{esc(_fmt(v, formats.get(c)))}{b}" for (a, b), c, v in zip(cells, shown.columns, row, strict=True)) + "</tr>"
         for row in shown.itertuples(index=False, name=None)
     )  # fmt: skip
     more = note(f"… {len(frame) - max_rows:,} more rows") if len(frame) > max_rows else ""
-    return f'<table class="data"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>{more}'
+    return (
+        f'<div class="scroll"><table class="data"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{rows}</tbody></table></div>{more}"
+    )
 
 
 def figure(fig: Figure, alt: str, dpi: int = 90) -> str:

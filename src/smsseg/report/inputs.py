@@ -7,9 +7,11 @@ import json
 import numpy as np
 import pandas as pd
 
+from smsseg.models.scoring import BANDS
 from smsseg.report import metrics, plots
 from smsseg.report.discover import LABEL_COLUMNS, RunFiles
 from smsseg.report.html import NOT_AVAILABLE, Section, esc, figure, figures, kpis, note, table
+from smsseg.report.labels import label
 
 
 def data_section(run: RunFiles) -> Section:
@@ -81,6 +83,14 @@ def _importance(run: RunFiles) -> pd.Series | None:
     return gain[gain > 0].sort_values(ascending=False)
 
 
+def band_counts(bands: pd.Series) -> pd.Series:
+    """Customers per churn risk band in the bands' own order (low, medium, high; a band the
+    scorer does not define follows), never alphabetical or by size."""
+    counts = bands.astype(str).value_counts()
+    order = list(BANDS) + sorted(b for b in counts.index if b not in BANDS)
+    return counts.reindex(order, fill_value=0)
+
+
 def features_section(run: RunFiles) -> Section:
     """What drives churn (model importance), the score distributions and the feature table."""
     sec = Section("features", "Features and scores")
@@ -105,10 +115,9 @@ def features_section(run: RunFiles) -> Section:
             if col in scores and scores[col].notna().any():
                 imgs.append(figure(plots.histogram(scores[col], label, col), col))
         if "churn_risk_band" in scores:
-            bands = scores["churn_risk_band"].astype(str).value_counts()
-            imgs.append(
-                figure(plots.barh(bands, "Customers by churn risk band", "customers"), "bands")
-            )
+            bands = band_counts(scores["churn_risk_band"])
+            fig = plots.barh(bands, "Customers by churn risk band", "customers", ordered=True)
+            imgs.append(figure(fig, "bands"))
     if not imgs:
         sec.add(note(f"Model importance and scores: {NOT_AVAILABLE}."))
     sec.add(figures(*imgs))
@@ -146,10 +155,10 @@ def _deployment(meta: dict, scorers: dict[str, str], notes: list[str]) -> list[s
     """Deployed scorer per task, why, and the validation design (notes shown here are removed)."""
     parts = []
     if scorers:
-        parts.append(kpis({f"{task.replace('_', ' ')} scorer": metrics.scorer_label(task, kind)
+        parts.append(kpis({f"{label(task)} scorer": metrics.scorer_label(task, kind)
                            for task, kind in scorers.items()}))  # fmt: skip
         replaced = [
-            f"{task.replace('_', ' ')} → {metrics.scorer_label(task, kind)}"
+            f"{label(task)} → {metrics.scorer_label(task, kind)}"
             for task, kind in scorers.items()
             if kind == metrics.BASELINES.get(task)
         ]
@@ -247,14 +256,31 @@ def models_section(run: RunFiles) -> Section:
                 for k, v in (found.get(key) or {}).items()
                 if isinstance(v, int | float | str) and k != "note"
             }
-            if flat:
-                sec.add(
-                    f"<h3>{title}</h3>",
-                    kpis({k: f"{v:.4g}" if isinstance(v, float) else v for k, v in flat.items()}),
-                )
+            intervals = {
+                k: v
+                for k, v in (found.get(key) or {}).items()
+                if isinstance(v, dict) and "estimate" in v
+            }
+            if flat or intervals:
+                sec.add(f"<h3>{title}</h3>", kpis(_metric_tiles(flat, intervals)))
         for text in notes:
             sec.add(note(text))
     return sec.add(_curves(run))
+
+
+def _metric_tiles(flat: dict, intervals: dict) -> dict[str, str]:
+    """Scalar metrics and ``{estimate, low, high, level}`` intervals as tiles with readable
+    labels (:func:`~smsseg.report.labels.label`)."""
+    tiles = {label(k): f"{v:,.4g}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int)
+             else str(v) for k, v in flat.items()}  # fmt: skip
+    for k, v in intervals.items():
+        level = f"{float(v['level']):.0%} " if "level" in v else ""
+        tiles[label(k)] = (
+            f"{metrics.number(v.get('estimate'), '.4g')} "
+            f"({level}CI {metrics.number(v.get('low'), '.3g')} to "
+            f"{metrics.number(v.get('high'), '.3g')})"
+        )
+    return tiles
 
 
 def _curves(run: RunFiles) -> str:

@@ -2,7 +2,8 @@
 
 Shared by the Models section (``bundle.json``) and the Backtest section (``backtest.json``). The
 keys are the ones :mod:`smsseg.models.train` and :mod:`smsseg.models.backtest` write; a key the
-report does not know is shown as it is, so a newer bundle never breaks an older report.
+report does not know gets a plain label (:func:`smsseg.report.labels.label`), so a newer bundle
+never breaks an older report.
 """
 
 from __future__ import annotations
@@ -13,15 +14,12 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from smsseg.report.html import table
+from smsseg.report.labels import label
 
-#: Metric columns, in table order, with their readable headers.
+#: Metric columns, in table order, with their readable headers (from the one label mapping).
 METRICS = {
-    "roc_auc": "ROC-AUC",
-    "pr_auc": "PR-AUC",
-    "brier": "Brier",
-    "ece": "ECE",
-    "lift_top_decile": "lift (top decile)",
-    "capture_top_decile": "capture (top decile)",
+    k: label(k)
+    for k in ("roc_auc", "pr_auc", "brier", "ece", "lift_top_decile", "capture_top_decile")
 }
 FORMATS = {"ROC-AUC": ".4f", "PR-AUC": ".4f", "Brier": ".4f", "ECE": ".4f",
            "lift (top decile)": ".2f", "capture (top decile)": ".1%"}  # fmt: skip

@@ -137,8 +137,22 @@ def plan_section(run: RunFiles) -> Section:
         )
     sec.add(figures(*imgs))
     if campaigns is not None:
-        keep = [c for c in campaigns if not c.startswith("suppressed_") and c != "message_types"]
-        sec.add("<h3>Campaigns</h3>", table(campaigns[keep]))
+        # the suppression counts are in the chart above; what the caps took stays, with whom
+        keep = [
+            c
+            for c in campaigns
+            if (not c.startswith("suppressed_") or c == "suppressed_capped")
+            and c not in ("message_types", "lost_to")  # lost_to: the table below, one per row
+        ]
+        sec.add("<h3>Campaigns</h3>", table(campaigns[keep], {"value_per_send": ",.2f"}))
+    losses = _csv(run.plan_dir, "cap_losses.csv")
+    if losses is not None:
+        sec.add(
+            "<h3>Sends lost to the frequency caps, and who took them</h3>",
+            table(losses.rename(columns={"campaign_id": "lost by", "lost_to": "taken by"}))
+            if len(losses)
+            else note("No campaign lost a send to the caps."),
+        )
     reasons = suppressed["reason"].value_counts().rename_axis("reason").reset_index(name="rows")
     details = suppressed.groupby("reason")["detail"].first() if "detail" in suppressed else None
     if details is not None:

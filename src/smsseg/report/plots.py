@@ -11,9 +11,12 @@ PALETTE = ["#1f3a5f", "#3e7cb1", "#81a4cd", "#dbe4ee", "#f17300", "#c44536", "#6
            "#a7c957", "#bc6c25", "#7b8794", "#5e548e", "#e9c46a"]  # fmt: skip
 
 
-def barh(values: pd.Series, title: str, xlabel: str, fmt: str = "{:,.0f}") -> Figure:
-    """Horizontal bars, largest on top, each labelled with its value."""
-    values = values.sort_values()
+def barh(
+    values: pd.Series, title: str, xlabel: str, fmt: str = "{:,.0f}", *, ordered: bool = False
+) -> Figure:
+    """Horizontal bars, each labelled with its value: largest on top, or, for an ``ordered``
+    scale (risk bands low < medium < high), in the given order from the bottom up."""
+    values = values if ordered else values.sort_values()
     fig = Figure(figsize=(6.5, 0.35 * len(values) + 1.2))
     ax = fig.subplots()
     ax.barh([str(i) for i in values.index], values.to_numpy(dtype=float), color=PALETTE[1])
