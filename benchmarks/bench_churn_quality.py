@@ -180,7 +180,7 @@ def main() -> None:
     from smsseg.models.bundle import save_bundle
     from smsseg.models.hillstrom import evaluate
     from smsseg.models.metrics import improvement
-    from smsseg.models.mlflow_runs import log_training
+    from smsseg.tracking import log_training
     from smsseg.models.train import TrainSettings, train_models
 
     data_dir = WORK / f"sim{args.customers // 1000}k"

@@ -134,7 +134,7 @@ def floor_times(path: Path, features_file: Path) -> dict[str, float]:
     import pandas as pd
 
     from smsseg._io import write_parquet
-    from smsseg.cli.features import text_columns
+    from smsseg.pipeline.features import text_columns
     from smsseg.data import load
 
     data = load(path, validate=False)

@@ -183,7 +183,7 @@ def test_cli_train_and_score_on_an_orders_only_directory(sim_dir, tmp_path):
             "--threads",
             "1",
             "--no-mlflow",
-            "--name",
+            "--model",
             str(model_dir),
         ],
     )
@@ -252,18 +252,6 @@ def test_cli_score_without_a_model_says_how_to_get_one(sim_dir, tmp_path):
     )
     assert result.exit_code == 1
     assert "no trained model found" in " ".join(result.output.split())
-
-
-def test_train_and_score_writes_models_and_scores(dataset, tmp_path):
-    from smsseg.models.workflow import train_and_score
-    from tests.models.conftest import SETTINGS
-
-    step = train_and_score(dataset, AS_OF, tmp_path / "demo", settings=SETTINGS, track=False)
-    assert (step.model_dir / "bundle.json").is_file()
-    scores = pd.read_parquet(step.scores_path)
-    assert len(scores) == step.n_scored > 0
-    assert scores["reasons"].notna().sum() == step.n_reasons
-    assert step.mlflow_ui_command is None
 
 
 def test_scoring_fits_btyd_as_training_did(trained, dataset):

@@ -1,8 +1,8 @@
-"""Models: churn risk, discount sensitivity, uplift, next order, baselines, evaluation, MLflow.
+"""Models: churn risk, discount sensitivity, uplift, next order, baselines, evaluation.
 
 The estimators follow the scikit-learn contract and save as LightGBM native text plus JSON (no
-pickle). MLflow lives in :mod:`smsseg.models.tracking` and :mod:`smsseg.models.mlflow_runs`,
-imported only when logging (MLflow is slow to import).
+pickle). MLflow lives in :mod:`smsseg.tracking`, imported only when logging (MLflow is slow to
+import).
 """
 
 from smsseg.models._frame import ColumnMismatchError, ModelNotFittedError

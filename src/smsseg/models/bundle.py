@@ -138,21 +138,37 @@ def load_bundle(directory: str | Path) -> ModelBundle:
     )
 
 
+def model_dir(name_or_path: str | Path | None) -> Path:
+    """Where the model ``name_or_path`` lives: the one rule for training, scoring and reports.
+
+    A value that looks like a path (it holds a path separator or starts with ``.``) is that
+    directory; a bare name is ``models/<name>`` (default name: ``smsseg``).
+
+    Example
+    -------
+    >>> model_dir("demo") == config.MODELS_DIR / "demo"
+    True
+    >>> model_dir("runs/demo").as_posix()
+    'runs/demo'
+    """
+    value = str(name_or_path or DEFAULT_MODEL_NAME)
+    looks_like_path = any(sep in value for sep in ("/", "\\")) or value.startswith(".")
+    return Path(value) if looks_like_path else config.MODELS_DIR / value
+
+
 def resolve_model_dir(name_or_path: str | Path | None) -> Path:
-    """A model directory from a path, or a name under ``models/`` (default: ``smsseg``).
+    """The directory of a trained model (see :func:`model_dir` for the rule).
 
     Raises
     ------
     SmssegError
-        When neither a directory with ``bundle.json`` nor ``models/<name>`` exists.
+        When that directory holds no ``bundle.json``.
     """
+    path = model_dir(name_or_path)
+    if (path / BUNDLE_FILE).is_file():
+        return path
     value = str(name_or_path or DEFAULT_MODEL_NAME)
-    candidates = [Path(value), config.MODELS_DIR / value]
-    for path in candidates:
-        if (path / BUNDLE_FILE).is_file():
-            return path
-    tried = " or ".join(f"'{p}'" for p in candidates)
     raise SmssegError(
-        f"--model={value!r}: no trained model found at {tried}; run `smsseg train` first "
-        "or pass the directory of a saved model"
+        f"--model={value!r}: no trained model found at '{path}'; run `smsseg train --model "
+        f"{value}` first or pass the directory of a saved model (a path holding '/')"
     )
