@@ -60,6 +60,25 @@ def learn_categories(X: pd.DataFrame) -> dict[str, list[str]]:
     return categories
 
 
+def shared_levels(
+    frame: pd.DataFrame, features: list[str], levels: dict[str, list[str]] | None = None
+) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """Cast categorical features to pandas categories with one level list for every model."""
+    out = frame.copy()
+    levels = dict(levels or {})
+    for name in features:
+        col = out[name]
+        if not is_categorical(col):
+            continue
+        values = (
+            col.astype(object).where(col.notna(), None).map(lambda v: v if v is None else str(v))
+        )
+        if name not in levels:
+            levels[name] = sorted(v for v in values.dropna().unique())
+        out[name] = pd.Categorical(values, categories=levels[name])
+    return out, levels
+
+
 def check_columns(X: pd.DataFrame, features: Sequence[str], where: str) -> None:
     """Raise :class:`ColumnMismatchError` unless ``X`` has exactly ``features`` (any order)."""
     given = [str(c) for c in X.columns]

@@ -24,7 +24,7 @@ from smsseg._io import atomic_path
 from smsseg.errors import SmssegError
 from smsseg.models.classifier import CalibratedLGBMClassifier
 from smsseg.models.next_order import NextOrderRegressor
-from smsseg.models.uplift import _UpliftLearner
+from smsseg.models.uplift import UpliftLearner
 
 BUNDLE_FILE = "bundle.json"
 PARTS = ("churn", "discount", "next_order", "uplift")
@@ -58,7 +58,7 @@ class ModelBundle:
     churn: CalibratedLGBMClassifier
     discount: CalibratedLGBMClassifier | None = None
     next_order: NextOrderRegressor | None = None
-    uplift: _UpliftLearner | None = None
+    uplift: UpliftLearner | None = None
     meta: dict = field(default_factory=dict)
 
     @property
@@ -133,7 +133,7 @@ def load_bundle(directory: str | Path) -> ModelBundle:
         next_order=NextOrderRegressor.load(directory, "next_order")
         if "next_order" in parts
         else None,
-        uplift=_UpliftLearner.load(directory, "uplift") if "uplift" in parts else None,
+        uplift=UpliftLearner.load(directory, "uplift") if "uplift" in parts else None,
         meta=meta,
     )
 

@@ -19,18 +19,13 @@ from pathlib import Path
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import ClassifierMixin
 from sklearn.model_selection import train_test_split
 
-from smsseg.models._frame import (
-    ModelNotFittedError,
-    as_frame,
-    categorical_indices,
-    check_columns,
-    learn_categories,
-    to_matrix,
-)
+from smsseg import config
+from smsseg.models._frame import as_frame, check_columns
 from smsseg.models.calibration import Calibrator, select_calibrator
+from smsseg.models.lgbm import LGBMEstimator
 from smsseg.models.native import read_native, write_native
 
 IMBALANCE = ("auto", "balanced", "none")
@@ -51,7 +46,7 @@ def _labels(y, where: str) -> np.ndarray:
     return y.astype(np.int64)
 
 
-class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
+class CalibratedLGBMClassifier(ClassifierMixin, LGBMEstimator):
     """Gradient-boosted trees (LightGBM) for a 0/1 label, early-stopped and calibrated.
 
     Parameters
@@ -101,7 +96,7 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
         imbalance: str = "auto",
         calibration: str = "auto",
         validation_fraction: float = 0.2,
-        random_state: int = 42,
+        random_state: int = config.DEFAULT_SEED,
         n_jobs: int | None = None,
     ):
         self.n_estimators = n_estimators
@@ -129,25 +124,17 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
         if not 0 < float(self.validation_fraction) < 1:
             raise ValueError(f"validation_fraction={self.validation_fraction} must be in (0, 1)")
 
-    def _lgb_params(self, scale_pos_weight: float) -> dict:
-        return {
-            "objective": "binary",
-            "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves,
-            "min_data_in_leaf": self.min_child_samples,
-            "bagging_fraction": self.subsample,
-            "bagging_freq": 1 if self.subsample < 1 else 0,
-            "feature_fraction": self.colsample_bytree,
-            "lambda_l2": self.reg_lambda,
-            "scale_pos_weight": scale_pos_weight,
+    def _binary_params(self, scale_pos_weight: float) -> dict:
+        return self._lgb_params(
+            "binary",
+            bagging_fraction=self.subsample,
+            bagging_freq=1 if self.subsample < 1 else 0,
+            feature_fraction=self.colsample_bytree,
+            lambda_l2=self.reg_lambda,
+            scale_pos_weight=scale_pos_weight,
             # AUC is unaffected by the reweighting; log-loss would judge distorted probabilities.
-            "metric": "auc" if scale_pos_weight != 1.0 else "binary_logloss",
-            "seed": self.random_state,
-            "deterministic": True,
-            "force_col_wise": True,
-            "num_threads": self.n_jobs or 0,
-            "verbosity": -1,
-        }
+            metric="auc" if scale_pos_weight != 1.0 else "binary_logloss",
+        )
 
     def _scale_pos_weight(self, y: np.ndarray) -> float:
         pos, neg = int(y.sum()), int(len(y) - y.sum())
@@ -186,11 +173,9 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
             )
         else:
             X_val, y_val = as_frame(eval_set[0]), _labels(eval_set[1], "fit eval_set")
-        self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
-        self.n_features_in_ = len(self.feature_names_in_)
-        self.categories_ = learn_categories(X)
+        self._learn_features(X)
         self.classes_ = np.array([0, 1])
-        check_columns(X_val, list(self.feature_names_in_), "fit eval_set")
+        check_columns(X_val, self._features, "fit eval_set")
         self.scale_pos_weight_ = self._scale_pos_weight(y)
         stop_idx, cal_idx = self._split_validation(y_val)
         self.booster_ = self._train(
@@ -226,15 +211,13 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
     def _train(
         self, M: np.ndarray, y: np.ndarray, M_val: np.ndarray, y_val: np.ndarray
     ) -> lgb.Booster:
-        cats = categorical_indices(list(self.feature_names_in_), self.categories_)
-        names = list(self.feature_names_in_)
-        train = lgb.Dataset(M, y, feature_name=names, categorical_feature=cats, free_raw_data=True)
-        valid = lgb.Dataset(M_val, y_val, reference=train)
+        train = self._dataset(M, y)
+        valid = self._dataset(M_val, y_val, reference=train)
         callbacks = []
         if len(np.unique(y_val)) == 2:
             callbacks.append(lgb.early_stopping(self.early_stopping_rounds, verbose=False))
         return lgb.train(
-            self._lgb_params(self.scale_pos_weight_),
+            self._binary_params(self.scale_pos_weight_),
             train,
             num_boost_round=int(self.n_estimators),
             valid_sets=[valid],
@@ -249,22 +232,6 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
         return select_calibrator(raw, y_cal, method=self.calibration, seed=self.random_state)
 
     # ------------------------------------------------------------------------------ predict
-    def _check_fitted(self, where: str) -> None:
-        if not hasattr(self, "booster_"):
-            raise ModelNotFittedError(
-                f"This {type(self).__name__} is not fitted yet; call fit(X, y) before {where}."
-            )
-
-    def _matrix(self, X: pd.DataFrame) -> np.ndarray:
-        return to_matrix(X, list(self.feature_names_in_), self.categories_)
-
-    def prepare(self, X) -> np.ndarray:
-        """Check ``X``'s columns and return the float matrix the booster reads."""
-        self._check_fitted("prepare")
-        X = as_frame(X)
-        check_columns(X, list(self.feature_names_in_), f"{type(self).__name__}")
-        return self._matrix(X)
-
     def _raw_proba(self, M: np.ndarray) -> np.ndarray:
         margin = self.booster_.predict(M, raw_score=True, num_iteration=self.best_iteration_)
         if self.scale_pos_weight_ != 1.0:
@@ -310,10 +277,7 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
         self._check_fitted("metadata")
         return {
             "format_version": FORMAT_VERSION,
-            "estimator": type(self).__name__,
-            "params": self.get_params(),
-            "features": list(self.feature_names_in_),
-            "categories": self.categories_,
+            **self._base_metadata(),
             "calibrator": self.calibrator_.to_dict(),
             "scale_pos_weight": self.scale_pos_weight_,
             "best_iteration": self.best_iteration_,
@@ -331,15 +295,11 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
     def load(cls, directory: str | Path, name: str) -> CalibratedLGBMClassifier:
         """Rebuild a fitted model from :meth:`save`'s two files."""
         booster, meta = read_native(directory, name)
-        model = cls(**meta["params"])
+        model = cls._from_metadata(meta)
         model.booster_ = booster
-        model.feature_names_in_ = np.asarray(meta["features"], dtype=object)
-        model.n_features_in_ = len(meta["features"])
-        model.categories_ = {k: list(v) for k, v in meta["categories"].items()}
         model.calibrator_ = Calibrator.from_dict(meta["calibrator"])
         model.scale_pos_weight_ = float(meta["scale_pos_weight"])
         model.best_iteration_ = int(meta["best_iteration"])
         model.validation_ = meta.get("validation", {})
         model.classes_ = np.array([0, 1])
-        model.metadata_ = meta
         return model

@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from smsseg import config
 from smsseg.data.load import Dataset
 from smsseg.errors import SmssegError
 from smsseg.features.labels import CensoredLabelWarning
-from smsseg.models._frame import is_categorical
+from smsseg.models._frame import is_categorical, shared_levels
 from smsseg.models.baselines import RecencyRule, bgnbd_churn_probability
 from smsseg.models.bundle import ModelBundle, library_versions
 from smsseg.models.champion import (
@@ -74,7 +75,7 @@ class TrainSettings:
     horizon_days: int = 90
     n_snapshots: int | None = None
     spacing_days: int | None = None
-    seed: int = 42
+    seed: int = config.DEFAULT_SEED
     n_jobs: int | None = None
     churn_params: dict = field(default_factory=dict)
     discount_params: dict = field(default_factory=dict)
@@ -135,25 +136,6 @@ def select_features(frame: pd.DataFrame, max_levels: int) -> tuple[list[str], di
         else:
             chosen.append(name)
     return chosen, dropped
-
-
-def shared_levels(
-    frame: pd.DataFrame, features: list[str], levels: dict[str, list[str]] | None = None
-) -> tuple[pd.DataFrame, dict[str, list[str]]]:
-    """Cast categorical features to pandas categories with one level list for every model."""
-    out = frame.copy()
-    levels = dict(levels or {})
-    for name in features:
-        col = out[name]
-        if not is_categorical(col):
-            continue
-        values = (
-            col.astype(object).where(col.notna(), None).map(lambda v: v if v is None else str(v))
-        )
-        if name not in levels:
-            levels[name] = sorted(v for v in values.dropna().unique())
-        out[name] = pd.Categorical(values, categories=levels[name])
-    return out, levels
 
 
 def _held_out_customers(ids: pd.Index, share: float, seed: int) -> np.ndarray:
