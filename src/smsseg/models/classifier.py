@@ -21,9 +21,10 @@ import numpy as np
 import pandas as pd
 from sklearn.base import ClassifierMixin
 from sklearn.model_selection import train_test_split
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
 from smsseg import config
-from smsseg.models._frame import as_frame, check_columns
+from smsseg.models._frame import as_frame, check_columns, check_target
 from smsseg.models.calibration import Calibrator, select_calibrator
 from smsseg.models.lgbm import LGBMEstimator
 from smsseg.models.native import read_native, write_native
@@ -36,18 +37,32 @@ AUTO_IMBALANCE_SHARE = 0.05
 FORMAT_VERSION = 1
 
 
-def _labels(y, where: str) -> np.ndarray:
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"{where}: y must be 1-dimensional, got shape {y.shape}")
-    values = set(np.unique(y).tolist())
-    if not values <= {0, 1}:
-        raise ValueError(f"{where}: y must hold 0/1 labels, got values {sorted(values)[:5]}")
-    return y.astype(np.int64)
+def _encode(y, where: str, classes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``y`` as 0/1 (1 = the larger of its two labels, e.g. churned) and its two labels.
+
+    With ``classes`` (those of ``fit``), labels outside them are refused.
+    """
+    y = check_target(y, "CalibratedLGBMClassifier")
+    check_classification_targets(y)  # "Unknown label type: continuous ..." for a float target
+    found = np.unique(y)
+    if classes is None:
+        if len(found) > 2:
+            raise ValueError(
+                f"Only binary classification is supported. The type of the target is "
+                f"{type_of_target(y, input_name='y')}: {where}: y has {len(found)} labels "
+                f"{found[:5].tolist()}; give two labels (e.g. 0/1)"
+            )
+        classes = found
+    elif not np.isin(found, classes).all():
+        raise ValueError(
+            f"{where}: y has labels {found[~np.isin(found, classes)][:5].tolist()} that fit's y "
+            f"did not have ({classes.tolist()})"
+        )
+    return (y == classes[-1]).astype(np.int64), classes
 
 
 class CalibratedLGBMClassifier(ClassifierMixin, LGBMEstimator):
-    """Gradient-boosted trees (LightGBM) for a 0/1 label, early-stopped and calibrated.
+    """Gradient-boosted trees (LightGBM) for a binary label, early-stopped and calibrated.
 
     Parameters
     ----------
@@ -151,7 +166,7 @@ class CalibratedLGBMClassifier(ClassifierMixin, LGBMEstimator):
         Parameters
         ----------
         X : DataFrame (or 2-d array) of features; string/category columns are categorical.
-        y : 0/1 labels.
+        y : two labels (the larger is the event, e.g. 1 = churned).
         eval_set : ``(X_val, y_val)``, e.g. a later snapshot for out-of-time validation.
 
         Returns
@@ -160,22 +175,22 @@ class CalibratedLGBMClassifier(ClassifierMixin, LGBMEstimator):
         """
         self._check_params()
         X = as_frame(X)
-        y = _labels(y, "fit")
+        y, classes = _encode(y, "fit")
         if len(X) != len(y):
             raise ValueError(f"fit: X has {len(X)} rows but y has {len(y)}")
-        if len(np.unique(y)) < 2:
+        if len(classes) < 2:
             raise ValueError(
-                f"fit: y has one class only ({int(y[0]) if len(y) else 'empty'}); need 0 and 1"
+                f"fit: y has one class only ({classes.tolist()}); need two labels, e.g. 0 and 1"
             )
         if eval_set is None:
             X, X_val, y, y_val = train_test_split(
                 X, y, test_size=self.validation_fraction, stratify=y, random_state=self.random_state
             )
         else:
-            X_val, y_val = as_frame(eval_set[0]), _labels(eval_set[1], "fit eval_set")
+            X_val, y_val = as_frame(eval_set[0]), _encode(eval_set[1], "eval_set", classes)[0]
         self._learn_features(X)
-        self.classes_ = np.array([0, 1])
-        check_columns(X_val, self._features, "fit eval_set")
+        self.classes_ = classes
+        check_columns(X_val, self._features, f"{type(self).__name__} (eval_set)")
         self.scale_pos_weight_ = self._scale_pos_weight(y)
         stop_idx, cal_idx = self._split_validation(y_val)
         self.booster_ = self._train(
@@ -248,8 +263,14 @@ class CalibratedLGBMClassifier(ClassifierMixin, LGBMEstimator):
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X) -> np.ndarray:
-        """0/1 at the 0.5 probability threshold."""
-        return (self.predict_proba(X)[:, 1] > 0.5).astype(np.int64)
+        """The label of ``fit`` (``classes_``) on each side of the 0.5 probability threshold."""
+        positive = self.predict_proba(X)[:, 1] > 0.5
+        return self.classes_[positive.astype(np.int64)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False  # two labels: churn, discount response
+        return tags
 
     def contributions(self, X) -> pd.DataFrame:
         """Per-row LightGBM (TreeSHAP) contributions on the log-odds scale, plus ``bias``.
@@ -278,6 +299,7 @@ class CalibratedLGBMClassifier(ClassifierMixin, LGBMEstimator):
         return {
             "format_version": FORMAT_VERSION,
             **self._base_metadata(),
+            "classes": self.classes_.tolist(),
             "calibrator": self.calibrator_.to_dict(),
             "scale_pos_weight": self.scale_pos_weight_,
             "best_iteration": self.best_iteration_,
@@ -301,5 +323,5 @@ class CalibratedLGBMClassifier(ClassifierMixin, LGBMEstimator):
         model.scale_pos_weight_ = float(meta["scale_pos_weight"])
         model.best_iteration_ = int(meta["best_iteration"])
         model.validation_ = meta.get("validation", {})
-        model.classes_ = np.array([0, 1])
+        model.classes_ = np.asarray(meta.get("classes", [0, 1]))
         return model

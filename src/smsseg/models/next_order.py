@@ -20,7 +20,7 @@ from sklearn.base import RegressorMixin
 from smsseg import config
 from smsseg.data.load import Dataset
 from smsseg.features.orders import completed_as_of
-from smsseg.models._frame import as_frame, check_columns
+from smsseg.models._frame import as_frame, check_columns, check_target
 from smsseg.models.lgbm import LGBMEstimator
 from smsseg.models.native import read_native, write_native
 
@@ -78,22 +78,20 @@ class NextOrderRegressor(RegressorMixin, LGBMEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    fit_signature = "fit(X, days)"
-
-    def fit(self, X, days, eval_set: tuple | None = None) -> NextOrderRegressor:
-        """Fit on ``X`` and the days to the next order; early-stop on ``eval_set`` when given."""
+    def fit(self, X, y, eval_set: tuple | None = None) -> NextOrderRegressor:
+        """Fit on ``X`` and ``y``, the days to the next order; early-stop on ``eval_set``."""
         X = as_frame(X)
-        days = np.asarray(days, dtype=np.float64)
+        days = check_target(y, type(self).__name__).astype(np.float64)
         if len(days) != len(X) or len(X) == 0:
             raise ValueError(
-                f"fit: X has {len(X)} rows and days {len(days)}; need equal, non-zero counts"
+                f"fit: X has {len(X)} rows and y {len(days)}; need equal, non-zero counts"
             )
         self._learn_features(X)
         train = self._dataset(self._matrix(X), days)
         valid_sets, callbacks = [], []
         if eval_set is not None and len(eval_set[1]):
             X_val = as_frame(eval_set[0])
-            check_columns(X_val, self._features, "fit eval_set")
+            check_columns(X_val, self._features, f"{type(self).__name__} (eval_set)")
             valid = np.asarray(eval_set[1], float)
             valid_sets = [self._dataset(self._matrix(X_val), valid, reference=train)]
             callbacks = [lgb.early_stopping(self.early_stopping_rounds, verbose=False)]
