@@ -166,8 +166,14 @@ class TLearner(UpliftLearner):
 
     Example
     -------
-    >>> model = TLearner(n_estimators=100).fit(X, treatment, y)  # doctest: +SKIP
-    >>> model.predict(X_new)  # doctest: +SKIP
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(400, 2))
+    >>> treatment = np.arange(400) % 2
+    >>> y = (X[:, 0] + treatment * (X[:, 1] > 0) + rng.normal(size=400) > 0.5).astype(int)
+    >>> model = TLearner(n_estimators=30, min_child_samples=20, n_jobs=1).fit(X, treatment, y)
+    >>> model.predict(X[:4]).shape
+    (4,)
     """
 
     kind = "t"
@@ -202,8 +208,14 @@ class XLearner(UpliftLearner):
 
     Example
     -------
-    >>> model = XLearner(n_estimators=100).fit(X, treatment, y)  # doctest: +SKIP
-    >>> model.predict(X_new)  # doctest: +SKIP
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(400, 2))
+    >>> treatment = np.arange(400) % 2
+    >>> y = (X[:, 0] + treatment * (X[:, 1] > 0) + rng.normal(size=400) > 0.5).astype(int)
+    >>> model = XLearner(n_estimators=30, min_child_samples=20, n_jobs=1).fit(X, treatment, y)
+    >>> bool(model.predict(X[X[:, 1] > 0]).mean() > model.predict(X[X[:, 1] <= 0]).mean())
+    True
     """
 
     kind = "x"
