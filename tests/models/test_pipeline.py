@@ -280,3 +280,36 @@ def test_scoring_fits_btyd_as_training_did(trained, dataset):
         return features["btyd_prob_no_purchase"].to_numpy(dtype=float)
 
     assert not np.allclose(fitted(1), fitted(2))
+
+
+def test_pipeline_score_writes_the_same_bytes_as_the_cli(trained, sim_dir, tmp_path):
+    """The CLI only parses and prints: `smsseg score` and `pipeline.score` write one file."""
+    from smsseg import pipeline
+
+    model = save_bundle(trained.bundle, tmp_path / "model")
+    done = pipeline.score(sim_dir, AS_OF, tmp_path / "pipeline.parquet", model=model)
+    args = ["score", "--data", str(sim_dir), "--as-of", AS_OF, "--model", str(model)]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "cli.parquet")])
+    assert result.exit_code == 0, result.output
+    assert done.path.read_bytes() == (tmp_path / "cli.parquet").read_bytes()
+    assert done.model_version == trained.bundle.version
+    assert len(done.scores) == pd.read_parquet(done.path).shape[0] > 0
+
+
+def test_pipeline_train_saves_where_the_model_rule_says(sim_dir, tmp_path, monkeypatch):
+    """One rule for where a model lives: a bare name is models/<name>, a path is that path."""
+    from smsseg import config, pipeline
+    from smsseg.models.bundle import model_dir, resolve_model_dir
+    from tests.models.conftest import SETTINGS
+
+    monkeypatch.setattr(config, "MODELS_DIR", tmp_path / "models")
+    done = pipeline.train(sim_dir, AS_OF, model="shop", settings=SETTINGS, mlflow=False)
+    assert done.model_dir == tmp_path / "models" / "shop" == model_dir("shop")
+    assert resolve_model_dir("shop") == done.model_dir
+    assert (done.model_dir / "churn_test.parquet").is_file()
+    assert load_bundle(done.model_dir).version == f"shop@{done.result.bundle.meta['as_of']}"
+    assert done.logged == {} and done.tracking_uri is None
+    # a value with a '/' is a directory, wherever it is
+    assert model_dir(str(tmp_path / "elsewhere")) == tmp_path / "elsewhere"
+    with pytest.raises(SmssegError, match="no trained model found at"):
+        resolve_model_dir(str(tmp_path / "elsewhere"))
