@@ -38,6 +38,19 @@ SeedOption = Annotated[int, typer.Option(help="Seed of every random step.")]
 ThreadsOption = Annotated[int, typer.Option(help="LightGBM threads (0: all cores).")]
 
 
+def _settings(horizon_days, snapshots, spacing_days, seed, threads):
+    """The :class:`~smsseg.models.train.TrainSettings` of the shared train/backtest options."""
+    from smsseg.models.train import TrainSettings
+
+    return TrainSettings(
+        horizon_days=horizon_days,
+        n_snapshots=snapshots,
+        spacing_days=spacing_days,
+        seed=seed,
+        n_jobs=threads or None,
+    )
+
+
 def _progress() -> Progress:
     return progress(
         TextColumn("{task.description}"),
@@ -145,15 +158,9 @@ def train(
 ) -> None:
     """Train churn, discount-sensitivity, next-order and (with a randomized test) uplift models."""
     from smsseg import pipeline
-    from smsseg.models.train import STEPS, TrainSettings
+    from smsseg.models.train import STEPS
 
-    settings = TrainSettings(
-        horizon_days=horizon_days,
-        n_snapshots=snapshots,
-        spacing_days=spacing_days,
-        seed=seed,
-        n_jobs=threads or None,
-    )
+    settings = _settings(horizon_days, snapshots, spacing_days, seed, threads)
     with _progress() as bar:
         task = bar.add_task("training", total=len(STEPS))
 
@@ -269,16 +276,9 @@ def backtest(
     """Train as of T on data up to T, score as of T, and compare with the realized (T, T + H]."""
     from smsseg import pipeline
     from smsseg.models.backtest import BACKTEST_SCORES
-    from smsseg.models.train import TrainSettings
 
     stamp = parse_as_of(as_of, "--as-of")
-    settings = TrainSettings(
-        horizon_days=horizon_days,
-        n_snapshots=snapshots,
-        spacing_days=spacing_days,
-        seed=seed,
-        n_jobs=threads or None,
-    )
+    settings = _settings(horizon_days, snapshots, spacing_days, seed, threads)
     with _progress() as bar:
         task = bar.add_task("backtest: training and scoring as of T", total=None)
         done = pipeline.backtest(

@@ -114,19 +114,7 @@ class CalibratedLGBMClassifier(ClassifierMixin, LGBMEstimator):
         random_state: int = config.DEFAULT_SEED,
         n_jobs: int | None = None,
     ):
-        self.n_estimators = n_estimators
-        self.learning_rate = learning_rate
-        self.num_leaves = num_leaves
-        self.min_child_samples = min_child_samples
-        self.subsample = subsample
-        self.colsample_bytree = colsample_bytree
-        self.reg_lambda = reg_lambda
-        self.early_stopping_rounds = early_stopping_rounds
-        self.imbalance = imbalance
-        self.calibration = calibration
-        self.validation_fraction = validation_fraction
-        self.random_state = random_state
-        self.n_jobs = n_jobs
+        self._store_params(locals())
 
     # ----------------------------------------------------------------------------------- fit
     def _check_params(self) -> None:

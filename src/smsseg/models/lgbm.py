@@ -39,6 +39,12 @@ class LGBMEstimator(BaseEstimator):
     #: what ``fit`` takes, for the not-fitted message
     fit_signature = "fit(X, y)"
 
+    def _store_params(self, arguments: dict) -> None:
+        """Store ``__init__``'s arguments unchanged, as scikit-learn requires (call it with
+        ``locals()``): one line instead of one assignment per parameter in every subclass."""
+        for name in self._get_param_names():
+            setattr(self, name, arguments[name])
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True  # LightGBM routes missing values itself

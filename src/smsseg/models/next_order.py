@@ -70,13 +70,7 @@ class NextOrderRegressor(RegressorMixin, LGBMEstimator):
         random_state: int = config.DEFAULT_SEED,
         n_jobs: int | None = None,
     ):
-        self.n_estimators = n_estimators
-        self.learning_rate = learning_rate
-        self.num_leaves = num_leaves
-        self.min_child_samples = min_child_samples
-        self.early_stopping_rounds = early_stopping_rounds
-        self.random_state = random_state
-        self.n_jobs = n_jobs
+        self._store_params(locals())
 
     def fit(self, X, y, eval_set: tuple | None = None) -> NextOrderRegressor:
         """Fit on ``X`` and ``y``, the days to the next order; early-stop on ``eval_set``."""
