@@ -9,26 +9,40 @@ import pandas as pd
 import typer
 
 from smsseg import config
-from smsseg.cli.app import app, compact_table, console, handle_errors, print_rows_after
+from smsseg.cli.app import (
+    Column,
+    app,
+    compact_table,
+    console,
+    fitted_table,
+    handle_errors,
+    print_rows_after,
+)
 from smsseg.timeutil import AS_OF_HELP
 
 
 def print_campaigns(campaigns: pd.DataFrame, suppressed: pd.DataFrame) -> None:
     """The plan by campaign, then the suppression reasons."""
-    table = compact_table("Send plan by campaign")
-    for name in ("campaign", "targeted", "scheduled", "holdout", "audience", "first send UTC"):
-        table.add_column(name, justify="left" if name == "campaign" else "right", no_wrap=True)
-    for row in campaigns.itertuples(index=False):
-        first = "-" if pd.isna(row.first_send_utc) else f"{row.first_send_utc:%Y-%m-%d %H:%M}"
-        table.add_row(
-            row.campaign_id,
+    rows = [
+        (
+            str(row.campaign_id),
             f"{row.targeted:,}",
             f"{row.scheduled:,}",
             f"{row.holdout:,}",
             f"{row.audience:,}",
-            first,
+            "-" if pd.isna(row.first_send_utc) else f"{row.first_send_utc:%Y-%m-%d %H:%M}",
         )
-    console.print(table)
+        for row in campaigns.itertuples(index=False)
+    ]
+    columns = [
+        Column("campaign", label=True),
+        Column("targeted"),
+        Column("scheduled"),
+        Column("holdout"),
+        Column("audience", optional=True),
+        Column("first send UTC", optional=True),
+    ]
+    console.print(fitted_table("Send plan by campaign", columns, rows))
     for row in campaigns[campaigns["note"].astype(str) != ""].itertuples(index=False):
         console.print(f"[yellow]note[/] {row.campaign_id}: {row.note}")
     late = int(campaigns.get("suppressed_stop_after_as_of", pd.Series(dtype=int)).sum())

@@ -9,6 +9,7 @@ import sys
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import TypeVar
 
 import typer
@@ -239,3 +240,55 @@ def compact_table(title: str, caption: str | None = None) -> Table:
         pad_edge=False,
         collapse_padding=True,
     )
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of :func:`fitted_table`.
+
+    ``label``: text that may wrap on a narrow terminal (names, ids); other columns (numbers,
+    dates) are never cut. ``optional``: left out, last first, when the table would not fit.
+    """
+
+    header: str
+    label: bool = False
+    optional: bool = False
+
+
+def fitted_table(
+    title: str,
+    columns: list[Column],
+    rows: list[tuple[str, ...]],
+    *,
+    full: str = "the written files",
+    width: int | None = None,
+) -> Table:
+    """A table that fits the terminal without cutting a number.
+
+    Optional columns are dropped (the caption says which, and that ``full`` has them) until the
+    numbers fit; label columns then wrap (``fold``) rather than end in "…".
+    """
+    width = width or console.width
+    natural = [max([len(c.header), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
+    keep = list(range(len(columns)))
+
+    def total() -> int:
+        return sum(natural[i] for i in keep) + 2 * (len(keep) - 1)
+
+    for i in reversed(range(len(columns))):
+        if total() <= width:
+            break
+        if columns[i].optional:
+            keep.remove(i)
+    dropped = [columns[i].header for i in range(len(columns)) if i not in keep]
+    caption = f"{', '.join(dropped)}: not shown at this width; see {full}" if dropped else None
+    table = compact_table(title, caption)
+    for i in keep:
+        c = columns[i]
+        if c.label:
+            table.add_column(c.header, justify="left", overflow="fold", min_width=len(c.header))
+        else:
+            table.add_column(c.header, justify="right", no_wrap=True, min_width=natural[i])
+    for row in rows:
+        table.add_row(*(row[i] for i in keep))
+    return table

@@ -11,7 +11,15 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from smsseg import config
-from smsseg.cli.app import app, compact_table, console, handle_errors, print_rows_after, progress
+from smsseg.cli.app import (
+    Column,
+    app,
+    console,
+    fitted_table,
+    handle_errors,
+    print_rows_after,
+    progress,
+)
 from smsseg.models.bundle import DEFAULT_MODEL_NAME
 from smsseg.timeutil import AS_OF_HELP, as_of_label, parse_as_of
 
@@ -25,6 +33,8 @@ METRIC_LABELS = {
     "capture_top_decile": "capture@10%",
 }
 
+#: Metrics left out of the terminal table when it is too narrow (the MLflow run has them all).
+OPTIONAL_METRICS = ("ece", "capture_top_decile")
 
 #: Options shared by ``train`` and ``backtest`` (the same training either way).
 SnapshotsOption = Annotated[
@@ -60,14 +70,17 @@ def _progress() -> Progress:
     )
 
 
-def _metric_table(title: str, table: pd.DataFrame) -> Table:
-    out = compact_table(title)
-    out.add_column("score", no_wrap=True)
-    for label in METRIC_LABELS.values():
-        out.add_column(label, justify="right", no_wrap=True)
-    for name in table.index:
-        out.add_row(name, *(f"{table.loc[name, key]:.4f}" for key in METRIC_LABELS))
-    return out
+def _metric_table(
+    title: str, table: pd.DataFrame, full: str = "bundle.json (and the MLflow run)"
+) -> Table:
+    columns = [Column("score", label=True)] + [
+        Column(label, optional=key in OPTIONAL_METRICS) for key, label in METRIC_LABELS.items()
+    ]
+    rows = [
+        (str(name), *(f"{table.loc[name, key]:.4f}" for key in METRIC_LABELS))
+        for name in table.index
+    ]
+    return fitted_table(title, columns, rows, full=full)
 
 
 def _print_churn(result) -> None:
@@ -302,6 +315,7 @@ def backtest(
                     f"Realized churn in ({as_of_label(stamp)}, +{horizon_days} days], {population}"
                     f"{headline}: {int(table.loc['smsseg', 'n']):,} customers",
                     table.loc[list(BACKTEST_SCORES)],
+                    full="backtest.json (--out) and the MLflow run",
                 )
             )
     console.print(

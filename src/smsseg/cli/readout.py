@@ -12,7 +12,7 @@ from rich import box
 from rich.table import Table
 
 from smsseg._io import write_csv, write_parquet
-from smsseg.cli.app import app, compact_table, console, handle_errors, number
+from smsseg.cli.app import Column, app, console, fitted_table, handle_errors, number
 from smsseg.errors import SmssegError
 
 
@@ -323,8 +323,8 @@ def campaign_metrics(
         write_frame(done.report.to_frame(), out)
 
 
-#: Columns of the campaign-metrics table (True: a rate, shown as %); the ones marked wide only
-#: on a terminal of 120 columns or more (``--out`` writes every column).
+#: Columns of the campaign-metrics table: (rate shown as %, left out when the table would not
+#: fit the terminal); ``--out`` writes every column.
 CAMPAIGN_COLUMNS = {
     "recipients": (False, False),
     "ctr": (True, False),
@@ -353,18 +353,19 @@ CAMPAIGN_HEADERS = {
 def print_campaign_metrics(done, attribution_days: int) -> None:
     """What ``campaign-metrics`` prints of a :class:`smsseg.pipeline.CampaignMetricsOutput`."""
     report = done.report
-    wide = console.width >= 120
-    cols = {c: pct for c, (pct, only_wide) in CAMPAIGN_COLUMNS.items() if wide or not only_wide}
-    view = compact_table(
-        f"Campaign metrics ({attribution_days}-day last-touch attribution)",
-        caption=None if wide else "--out writes every column (revenue, AOV, unsubscribes, ...)",
-    )
-    view.add_column("campaign", no_wrap=True)
-    for head in cols:
-        view.add_column(CAMPAIGN_HEADERS[head], justify="right", no_wrap=True)
-    for r in report.by_campaign.to_dict("records"):
-        view.add_row(str(r["campaign_id"]), *[_fmt(float(r[c]), pct) for c, pct in cols.items()])
-    console.print(view)
+    columns = [Column("campaign", label=True)] + [
+        Column(CAMPAIGN_HEADERS[c], optional=optional)
+        for c, (_, optional) in CAMPAIGN_COLUMNS.items()
+    ]
+    rows = [
+        (
+            str(r["campaign_id"]),
+            *(_fmt(float(r[c]), pct) for c, (pct, _) in CAMPAIGN_COLUMNS.items()),
+        )
+        for r in report.by_campaign.to_dict("records")
+    ]
+    title = f"Campaign metrics ({attribution_days}-day last-touch attribution)"
+    console.print(fitted_table(title, columns, rows, full="--out (every column)"))
     for r in report.by_campaign.to_dict("records"):
         style = "bold red" if r.get("holdout_srm_ok") is False else "yellow"
         if r["message"]:

@@ -8,11 +8,17 @@ from typing import Annotated
 import numpy as np
 import pandas as pd
 import typer
-from rich import box
-from rich.table import Table
 
 from smsseg import config
-from smsseg.cli.app import app, compact_table, console, handle_errors, print_rows_after
+from smsseg.cli.app import (
+    Column,
+    app,
+    compact_table,
+    console,
+    fitted_table,
+    handle_errors,
+    print_rows_after,
+)
 from smsseg.timeutil import AS_OF_HELP, as_of_label
 
 
@@ -32,17 +38,18 @@ def print_segment_summary(summary: pd.DataFrame, title: str = "SMS segments") ->
         )
         for row in summary.itertuples(index=False)
     ]
-    headers = ("segment", "size", "share", "primary", "revenue", "churn", "opt-in", "cap", "flow")
-    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    for i, name in enumerate(headers):
-        # numbers keep their full width on a narrow terminal; only the flow name is cut
-        width = max(len(name), *(len(r[i]) for r in rows)) if name != "flow" else 8
-        table.add_column(
-            name, justify="left" if i in (0, 8) else "right", min_width=width, no_wrap=True
-        )
-    for row in rows:
-        table.add_row(*row)
-    console.print(table)
+    columns = [
+        Column("segment", label=True),
+        Column("size"),
+        Column("share"),
+        Column("primary", optional=True),
+        Column("revenue", optional=True),
+        Column("churn"),
+        Column("opt-in"),
+        Column("cap"),
+        Column("flow", label=True),
+    ]
+    console.print(fitted_table(title, columns, rows))
 
 
 def _pct(value: float, digits: int = 1) -> str:
