@@ -154,7 +154,7 @@ def train(
     ],
     horizon_days: Annotated[
         int, typer.Option(help="Churn horizon: no order within this many days.")
-    ] = 90,
+    ] = config.DEFAULT_HORIZON_DAYS,
     experiment: Annotated[
         str, typer.Option(help="MLflow experiment (and registered model) prefix.")
     ] = "smsseg",
@@ -272,7 +272,7 @@ def backtest(
     ],
     horizon_days: Annotated[
         int, typer.Option(help="Churn horizon H; T + H must be within the data.")
-    ] = 90,
+    ] = config.DEFAULT_HORIZON_DAYS,
     out: Annotated[
         Path | None,
         typer.Option(help="Folder for backtest.json, predictions and the calibration plot."),
