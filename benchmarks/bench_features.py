@@ -135,7 +135,7 @@ def floor_times(path: Path, features_file: Path) -> dict[str, float]:
 
     from smsseg._io import write_parquet
     from smsseg.data import load
-    from smsseg.pipeline.features import text_columns
+    from smsseg.pipeline.feature_table import text_columns
 
     data = load(path, validate=False)
     times: dict[str, float] = {}

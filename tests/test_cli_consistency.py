@@ -95,3 +95,21 @@ def test_fitted_table_drops_optional_columns_before_cutting_a_number():
     wide = Console(width=120, record=True)
     wide.print(fitted_table("t", columns, rows, width=120))
     assert "98,765,432" in wide.export_text() and "not shown" not in wide.export_text()
+
+
+def test_the_pipeline_names_its_steps_and_loads_them_on_use():
+    import subprocess
+    import sys
+
+    from smsseg import pipeline
+
+    assert callable(pipeline.features) and callable(pipeline.readout)
+    for name in pipeline.__all__:
+        assert getattr(pipeline, name) is not None
+    # `smsseg --help` and `import smsseg.pipeline` load no model library
+    code = (
+        "import sys, smsseg.cli, smsseg.pipeline\n"
+        "print(sorted(m for m in ('lightgbm', 'sklearn', 'mlflow') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -12,7 +12,7 @@ from rich.table import Table
 from smsseg import config
 from smsseg.cli.app import app, console, handle_errors, print_rows_after, progress
 from smsseg.errors import SmssegError
-from smsseg.pipeline.features import DEFAULT_MEMORY_LIMIT
+from smsseg.pipeline.feature_table import DEFAULT_MEMORY_LIMIT
 from smsseg.timeutil import AS_OF_HELP, as_of_label
 
 

@@ -20,7 +20,6 @@ from smsseg.cli.app import (
     print_rows_after,
     progress,
 )
-from smsseg.models.bundle import DEFAULT_MODEL_NAME
 from smsseg.timeutil import AS_OF_HELP, as_of_label, parse_as_of
 
 METRIC_LABELS = {
@@ -160,7 +159,7 @@ def train(
     ] = "smsseg",
     model: Annotated[
         str, typer.Option(help="Model name (saved to models/<name>) or a directory with a '/'.")
-    ] = DEFAULT_MODEL_NAME,
+    ] = config.DEFAULT_MODEL_NAME,
     snapshots: SnapshotsOption = None,
     spacing_days: SpacingOption = None,
     seed: SeedOption = config.DEFAULT_SEED,
@@ -203,7 +202,7 @@ def score(
     out: Annotated[Path, typer.Option(help="Parquet file to write the scores to.")],
     model: Annotated[
         str, typer.Option(help="Model name (under models/) or a directory with a '/'.")
-    ] = DEFAULT_MODEL_NAME,
+    ] = config.DEFAULT_MODEL_NAME,
     high: Annotated[
         float, typer.Option(help="Churn probability above which the risk band is high.")
     ] = 0.7,

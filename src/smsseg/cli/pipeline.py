@@ -17,7 +17,6 @@ from smsseg.cli.app import app, console, handle_errors, print_rows_after
 from smsseg.cli.data import print_summary
 from smsseg.cli.models import print_scores, print_training
 from smsseg.cli.segments import print_segments
-from smsseg.models.bundle import model_dir
 from smsseg.pipeline.demo import DEMO_AS_OF, DEMO_GOALS
 from smsseg.timeutil import as_of_label, format_instant
 
@@ -99,7 +98,7 @@ def demo(
     console.rule("done")
     console.print(f"report:    {report.resolve()}", highlight=False)
     console.print(f"audiences: {(paths.plan / 'audiences').resolve()}", highlight=False)
-    console.print(f"models:    {model_dir(model).resolve()}", highlight=False)
+    console.print(f"models:    {config.model_dir(model).resolve()}", highlight=False)
     console.print(
         f"MLflow:    mlflow ui --backend-store-uri {config.tracking_uri()}", highlight=False
     )

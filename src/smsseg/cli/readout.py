@@ -155,7 +155,7 @@ def readout(
 ) -> None:
     """Read out an A/B test: SRM check, then each variant × metric (× segment) against control."""
     from smsseg import pipeline
-    from smsseg.pipeline.readout import HILLSTROM, HILLSTROM_DEFAULTS
+    from smsseg.pipeline.readouts import HILLSTROM, HILLSTROM_DEFAULTS
 
     if hillstrom or (input or "").lower() == HILLSTROM:
         input = HILLSTROM

@@ -28,7 +28,8 @@ from smsseg.models.uplift import UpliftLearner
 
 BUNDLE_FILE = "bundle.json"
 PARTS = ("churn", "discount", "next_order", "uplift")
-DEFAULT_MODEL_NAME = "smsseg"
+DEFAULT_MODEL_NAME = config.DEFAULT_MODEL_NAME
+model_dir = config.model_dir  # the one rule, declared with the other paths
 
 
 def library_versions() -> dict[str, str]:
@@ -136,24 +137,6 @@ def load_bundle(directory: str | Path) -> ModelBundle:
         uplift=UpliftLearner.load(directory, "uplift") if "uplift" in parts else None,
         meta=meta,
     )
-
-
-def model_dir(name_or_path: str | Path | None) -> Path:
-    """Where the model ``name_or_path`` lives: the one rule for training, scoring and reports.
-
-    A value that looks like a path (it holds a path separator or starts with ``.``) is that
-    directory; a bare name is ``models/<name>`` (default name: ``smsseg``).
-
-    Example
-    -------
-    >>> model_dir("demo") == config.MODELS_DIR / "demo"
-    True
-    >>> model_dir("runs/demo").as_posix()
-    'runs/demo'
-    """
-    value = str(name_or_path or DEFAULT_MODEL_NAME)
-    looks_like_path = any(sep in value for sep in ("/", "\\")) or value.startswith(".")
-    return Path(value) if looks_like_path else config.MODELS_DIR / value
 
 
 def resolve_model_dir(name_or_path: str | Path | None) -> Path:

@@ -11,40 +11,37 @@ happen, the CLI prints them once at the end of a command. Nothing here prints.
 ['validate', 'features', 'train', 'score', 'segment', 'plan', 'report', 'readout']
 """
 
-from smsseg.pipeline.activation import PlanOutput, plan, report
-from smsseg.pipeline.data import generate, summary, validate
-from smsseg.pipeline.demo import DEMO_AS_OF, DEMO_GOALS, DemoLayout, demo_layout
-from smsseg.pipeline.features import FeaturesOutput, features
-from smsseg.pipeline.models import BacktestOutput, ScoreOutput, TrainOutput, backtest, score, train
-from smsseg.pipeline.readout import CampaignMetricsOutput, campaign_metrics, readout
-from smsseg.pipeline.segments import SegmentOutput, segment
+from __future__ import annotations
+
+import importlib
 
 #: The main steps, in the order data flows through them.
 STEPS = ("validate", "features", "train", "score", "segment", "plan", "report", "readout")
 
-__all__ = [
-    "DEMO_AS_OF",
-    "DEMO_GOALS",
-    "STEPS",
-    "BacktestOutput",
-    "CampaignMetricsOutput",
-    "DemoLayout",
-    "FeaturesOutput",
-    "PlanOutput",
-    "ScoreOutput",
-    "SegmentOutput",
-    "TrainOutput",
-    "backtest",
-    "campaign_metrics",
-    "demo_layout",
-    "features",
-    "generate",
-    "plan",
-    "readout",
-    "report",
-    "score",
-    "segment",
-    "summary",
-    "train",
-    "validate",
-]
+#: Where each public name lives. Imported on first use (PEP 562), so that ``smsseg --help`` and
+#: ``import smsseg.pipeline`` do not load LightGBM, scikit-learn and DuckDB up front.
+_WHERE = {
+    "activation": ("PlanOutput", "plan", "report"),
+    "data": ("generate", "summary", "validate"),
+    "demo": ("DEMO_AS_OF", "DEMO_GOALS", "DemoLayout", "demo_layout"),
+    "feature_table": ("FeaturesOutput", "features"),
+    "models": ("BacktestOutput", "ScoreOutput", "TrainOutput", "backtest", "score", "train"),
+    "readouts": ("CampaignMetricsOutput", "campaign_metrics", "readout"),
+    "segments": ("SegmentOutput", "segment"),
+}
+_MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}
+
+
+def __getattr__(name: str):
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'smsseg.pipeline' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"smsseg.pipeline.{_MODULE_OF[name]}"), name)
+    globals()[name] = value  # the next look-up is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_MODULE_OF])
+
+
+__all__ = ["STEPS", *sorted(_MODULE_OF)]

@@ -6,15 +6,18 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from smsseg import config
-from smsseg.activation.plan import Plan
 from smsseg.errors import SmssegError, SmssegWarning
 from smsseg.pipeline._types import PathLike
-from smsseg.provenance import RowsAfter
 from smsseg.timeutil import as_of_label, parse_as_of
+
+if TYPE_CHECKING:
+    from smsseg.activation.plan import Plan
+    from smsseg.provenance import RowsAfter
 
 #: Tables a plan reads whatever their dates: the consent history, the promotions calendar.
 READ_WHOLE = ("sms", "promotions")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from smsseg import config
-from smsseg.data.validation import ValidationReport
 from smsseg.errors import SmssegError
 from smsseg.pipeline._types import PathLike
+
+if TYPE_CHECKING:
+    from smsseg.data.validation import ValidationReport
 
 
 def generate(

@@ -10,19 +10,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from smsseg import config
 from smsseg._io import write_parquet
 from smsseg.errors import SmssegError
-from smsseg.models.backtest import BacktestResult
-from smsseg.models.bundle import DEFAULT_MODEL_NAME
-from smsseg.models.scoring import RiskBands
-from smsseg.models.train import TrainResult, TrainSettings
 from smsseg.pipeline._types import PathLike, Progress
-from smsseg.provenance import RowsAfter
 from smsseg.timeutil import parse_as_of
+
+if TYPE_CHECKING:
+    from smsseg.models.backtest import BacktestResult
+    from smsseg.models.scoring import RiskBands
+    from smsseg.models.train import TrainResult, TrainSettings
+    from smsseg.provenance import RowsAfter
 
 #: The file beside a saved model with the out-of-time rows, their labels and every score
 #: (ROC / calibration / lift in the report).
@@ -64,7 +66,7 @@ def train(
     data: PathLike,
     as_of: object,
     *,
-    model: str | PathLike = DEFAULT_MODEL_NAME,
+    model: str | PathLike = config.DEFAULT_MODEL_NAME,
     settings: TrainSettings | None = None,
     experiment: str = "smsseg",
     mlflow: bool = True,
@@ -90,7 +92,7 @@ def train(
     """
     from smsseg.data.load import load
     from smsseg.models.bundle import model_dir, save_bundle
-    from smsseg.models.train import train_models
+    from smsseg.models.train import TrainSettings, train_models
     from smsseg.provenance import rows_after
 
     stamp = parse_as_of(as_of, "--as-of")
@@ -119,7 +121,7 @@ def score(
     as_of: object,
     out: PathLike | None = None,
     *,
-    model: str | PathLike = DEFAULT_MODEL_NAME,
+    model: str | PathLike = config.DEFAULT_MODEL_NAME,
     bands: RiskBands | None = None,
     reasons_for: Sequence[str] = ("high",),
     reasons_max_recency: float | None = 180.0,
@@ -147,7 +149,7 @@ def score(
     """
     from smsseg.data.load import load
     from smsseg.models.bundle import load_bundle, resolve_model_dir
-    from smsseg.models.scoring import score_customers
+    from smsseg.models.scoring import RiskBands, score_customers
     from smsseg.provenance import for_data, rows_after
 
     stamp = parse_as_of(as_of, "--as-of")
@@ -189,6 +191,7 @@ def backtest(
     """
     from smsseg.data.load import load
     from smsseg.models.backtest import run_backtest, write_backtest
+    from smsseg.models.train import TrainSettings
     from smsseg.provenance import rows_after
 
     stamp = parse_as_of(as_of, "--as-of")

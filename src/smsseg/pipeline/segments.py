@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -18,9 +19,11 @@ from smsseg import config
 from smsseg._io import write_csv, write_parquet
 from smsseg.errors import SmssegError, SmssegWarning
 from smsseg.pipeline._types import PathLike
-from smsseg.provenance import RowsAfter
-from smsseg.segments.snapshot import SegmentRun
 from smsseg.timeutil import as_of_label, parse_as_of
+
+if TYPE_CHECKING:
+    from smsseg.provenance import RowsAfter
+    from smsseg.segments.snapshot import SegmentRun
 
 #: Files of a segments folder (``membership.parquet`` carries the provenance ``plan`` checks).
 SEGMENT_FILES = ("membership.parquet", "segment_summary.csv", "tiers.csv")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -11,8 +12,10 @@ from smsseg import config
 from smsseg._io import write_parquet
 from smsseg.errors import SmssegError
 from smsseg.pipeline._types import PathLike, Progress, report_step
-from smsseg.provenance import RowsAfter
 from smsseg.timeutil import parse_as_of
+
+if TYPE_CHECKING:
+    from smsseg.provenance import RowsAfter
 
 #: Keeps a million-customer build under ~4 GB of RAM (DuckDB's own default is 80% of RAM).
 DEFAULT_MEMORY_LIMIT = "2GB"

@@ -6,12 +6,15 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from smsseg.errors import SmssegError
 from smsseg.pipeline._types import PathLike
-from smsseg.readout.campaign import CampaignReport
+
+if TYPE_CHECKING:
+    from smsseg.readout.campaign import CampaignReport
 
 #: ``input="hillstrom"`` reads the shipped Hillstrom e-mail experiment, with these defaults.
 HILLSTROM = "hillstrom"
