@@ -35,9 +35,11 @@ browser: ## Install Chromium for the report's browser test when missing (Debian,
 		exit 1; fi
 
 # Two pytest workers on two cores: one OpenMP thread each, or LightGBM's spinning threads fight
-# over the cores and training runs 20-40x slower.
-test: $(STAMP) browser ## Run the test suite and the notebooks
-	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadgroup tests
+# over the cores and training runs 20-40x slower. The docstring examples of src/ run too
+# (pyfunc_model.py is MLflow's models-from-code entry point: importing it registers a model).
+test: $(STAMP) browser ## Run the test suite, the docstring examples and the notebooks
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadgroup tests \
+		--doctest-modules src/smsseg --ignore=src/smsseg/tracking/pyfunc_model.py
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --nbmake notebooks
 
 lint: $(STAMP) ## Check style with ruff

@@ -182,8 +182,8 @@ def main() -> None:
     from smsseg.models.bundle import save_bundle
     from smsseg.models.hillstrom import evaluate
     from smsseg.models.metrics import improvement
-    from smsseg.models.mlflow_runs import log_training
     from smsseg.models.train import TrainSettings, train_models
+    from smsseg.tracking import log_training
 
     data_dir = WORK / f"sim{args.customers // 1000}k"
     if not (data_dir / "orders.parquet").is_file():

@@ -47,7 +47,7 @@ def _row(data, as_of: str, horizon: int, threads: int, mlflow: bool) -> dict:
     row = {"trained": True, **result.summary(), "seconds": time.perf_counter() - start}
     row["notes"] = result.notes
     if mlflow:
-        from smsseg.models.mlflow_runs import log_backtest
+        from smsseg.tracking import log_backtest
 
         row["mlflow_run"] = log_backtest(result, experiment="smsseg-realdata")
     return row

@@ -134,8 +134,8 @@ def floor_times(path: Path, features_file: Path) -> dict[str, float]:
     import pandas as pd
 
     from smsseg._io import write_parquet
-    from smsseg.cli.features import text_columns
     from smsseg.data import load
+    from smsseg.pipeline.feature_table import text_columns
 
     data = load(path, validate=False)
     times: dict[str, float] = {}

@@ -178,7 +178,7 @@ def _command(name: str, as_of: str, base, out):
     return {
         "features": lambda: ["features", "--data", data, "--as-of", as_of,
                              "--out", out / "f.parquet", "--no-btyd"],
-        "train": lambda: ["train", "--data", data, "--as-of", as_of, "--name", out / "m",
+        "train": lambda: ["train", "--data", data, "--as-of", as_of, "--model", out / "m",
                           *FAST_TRAIN],
         "score": lambda: ["score", "--data", data, "--as-of", as_of,
                           "--model", tiny_shop.model(base), "--out", out / "s.parquet"],

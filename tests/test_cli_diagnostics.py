@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 import smsseg.features
 from smsseg.cli import app
-from smsseg.models.tracking import registry_chatter_dropped
+from smsseg.tracking.store import registry_chatter_dropped
 from tests.features.hand import AS_OF, orders_only_tables
 
 runner = CliRunner()
@@ -36,7 +36,7 @@ def test_importing_plots_and_the_cli_keeps_the_matplotlib_backend():
         "import matplotlib\n"
         "matplotlib.use('svg')\n"
         "import smsseg.models.plots, smsseg.report.plots, smsseg.report.html, smsseg.cli\n"
-        "import smsseg.models.tracking, smsseg.models.mlflow_runs, smsseg.models.backtest\n"
+        "import smsseg.tracking, smsseg.pipeline, smsseg.models.backtest\n"
         "import logging\n"
         "print(matplotlib.get_backend(), logging.root.manager.disable)\n"
     )

@@ -54,7 +54,7 @@ def shop(base: Path, name: str = "shop", customers: int = 150, seed: int = 5) ->
 @functools.cache
 def model(base: Path) -> Path:
     out = base / "tiny_shop" / "model"
-    ok("train", "--data", shop(base), "--as-of", AS_OF, "--name", out, *FAST_TRAIN)
+    ok("train", "--data", shop(base), "--as-of", AS_OF, "--model", out, *FAST_TRAIN)
     return out
 
 

@@ -426,7 +426,7 @@ def run_case(
         if m.kind == "encoding" and m.value % ENCODINGS == 6:
             header.append("")  # the trailing comma: one more, unnamed, column
 
-        checked = run_command(["validate", str(data)])
+        checked = run_command(["validate", "--data", str(data)])
         check_named_columns(checked.output, m, header)
         verdict = "invalid" if checked.exit_code else "valid"
         assert expected_verdict(m) in (None, verdict), (m, checked.output)
@@ -435,7 +435,7 @@ def run_case(
 
         if not stages:
             return verdict, checked.output
-        summary = run_command(["summary", str(data)])
+        summary = run_command(["summary", "--data", str(data)])
         assert summary.exit_code == checked.exit_code, (m, checked.output, summary.output)
 
         out_dir = Path(tmp) / "out"
@@ -549,7 +549,7 @@ def test_fuzz_campaign_metrics(base, tables, schemas) -> None:
             out_dir = Path(tmp) / "out"
             out_dir.mkdir()
             out = out_dir / "metrics.csv"
-            result = run_command(["campaign-metrics", str(data), "--out", str(out)])
+            result = run_command(["campaign-metrics", "--data", str(data), "--out", str(out)])
             written = [p.name for p in out_dir.iterdir()]
             assert written == ([] if result.exit_code else [out.name]), (m, result.output)
             tried.append(result.exit_code)
@@ -688,7 +688,7 @@ def test_misspelled_key_names_file_and_column_without_traceback(base, tables, sc
         frame.rename(columns={"customer_id": "cusotmer_id"}).to_csv(
             data / "customers.csv", index=False
         )
-        result = runner.invoke(app, ["validate", str(data)])
+        result = runner.invoke(app, ["validate", "--data", str(data)])
     assert result.exit_code == 1
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "customers.csv, column 'customer_id': required column is missing" in result.output

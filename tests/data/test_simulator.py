@@ -317,7 +317,10 @@ def test_message_experiment_recovers_the_planted_click_effect(con, truth):
         ({"seed": -1}, "seed=-1 must be an integer >= 0"),
         ({"start": "2025-01-01", "end": "2025-02-01"}, "must span at least 180 days"),
         ({"start": "2024-01-01", "end": "2999-01-01"}, "end=2999-01-01 must be before today"),
-        ({"start": "yesterday-ish"}, "start='yesterday-ish' is not an ISO date"),
+        (
+            {"start": "yesterday-ish"},
+            "start='yesterday-ish' is not a date or timestamp; use ISO 8601",
+        ),
     ],
     ids=["customers", "seed", "short", "future", "unparsable"],
 )

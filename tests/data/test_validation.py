@@ -415,7 +415,7 @@ def valid_dir(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_valid_directory_passes(tmp_path: Path, fmt: str) -> None:
     data_dir = write_dir(tmp_path / "data", valid_tables(), fmt)
-    result = runner.invoke(app, ["validate", str(data_dir)])
+    result = runner.invoke(app, ["validate", "--data", str(data_dir)])
     assert result.exit_code == 0, result.output
     assert "valid" in result.output
     assert "orders (3 rows)" in result.output
@@ -424,7 +424,7 @@ def test_valid_directory_passes(tmp_path: Path, fmt: str) -> None:
 def test_orders_and_customers_alone_validate(tmp_path: Path) -> None:
     tables = valid_tables()
     data_dir = write_dir(tmp_path / "data", {k: tables[k] for k in ("customers", "orders")})
-    result = runner.invoke(app, ["validate", str(data_dir)])
+    result = runner.invoke(app, ["validate", "--data", str(data_dir)])
     assert result.exit_code == 0, result.output
     data = load(data_dir)
     assert data.has("orders") and not data.has("events")
@@ -444,7 +444,7 @@ def test_each_broken_rule_exits_1_naming_file_and_column(
     corrupt(tables)
     data_dir = write_dir(tmp_path / "data", tables)
     before = sorted(p.name for p in data_dir.iterdir())
-    result = runner.invoke(app, ["validate", str(data_dir)])
+    result = runner.invoke(app, ["validate", "--data", str(data_dir)])
     assert result.exit_code == 1, result.output
     assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
     message = result.output.replace("\n", " ")
@@ -466,7 +466,7 @@ def test_example_rows_are_quoted(tmp_path: Path) -> None:
 
 def test_two_files_for_one_table_is_an_error(valid_dir: Path) -> None:
     valid_tables()["customers"].to_parquet(valid_dir / "customers.parquet")
-    result = runner.invoke(app, ["validate", str(valid_dir)])
+    result = runner.invoke(app, ["validate", "--data", str(valid_dir)])
     assert result.exit_code == 1
     assert "customers.csv and customers.parquet" in result.output.replace("\n", " ")
 
@@ -474,13 +474,13 @@ def test_two_files_for_one_table_is_an_error(valid_dir: Path) -> None:
 def test_unreadable_file_is_an_error(valid_dir: Path) -> None:
     (valid_dir / "events.csv").unlink()
     (valid_dir / "events.parquet").write_bytes(b"not a parquet file")
-    result = runner.invoke(app, ["validate", str(valid_dir)])
+    result = runner.invoke(app, ["validate", "--data", str(valid_dir)])
     assert result.exit_code == 1
     assert "events.parquet" in result.output and "rule: readable" in result.output
 
 
 def test_missing_directory_is_an_error(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["validate", str(tmp_path / "nowhere")])
+    result = runner.invoke(app, ["validate", "--data", str(tmp_path / "nowhere")])
     assert result.exit_code == 1
     assert "does not exist" in result.output
 
@@ -490,7 +490,7 @@ def test_warnings_do_not_fail_and_never_show_a_phone(valid_dir: Path) -> None:
     tables["customers"]["loyalty_score"] = [1, 2, 3]
     tables["customers"].loc[0, "phone"] = "4155550123"
     write_dir(valid_dir, {"customers": tables["customers"]})
-    result = runner.invoke(app, ["validate", str(valid_dir)])
+    result = runner.invoke(app, ["validate", "--data", str(valid_dir)])
     assert result.exit_code == 0, result.output
     assert "loyalty_score" in result.output and "E.164" in result.output
     assert "4155550123" not in result.output
@@ -512,7 +512,9 @@ def test_cli_has_no_traceback_for_bad_input(tmp_path: Path) -> None:
     set_cell("orders", "amount", 1, -20.0)(tables)
     data_dir = write_dir(tmp_path / "data", tables)
     proc = subprocess.run(
-        [sys.executable, "-m", "smsseg", "validate", str(data_dir)], capture_output=True, text=True
+        [sys.executable, "-m", "smsseg", "validate", "--data", str(data_dir)],
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 1
     assert "orders.csv, column 'amount'" in proc.stderr

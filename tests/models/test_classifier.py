@@ -161,10 +161,22 @@ def test_bad_parameters_are_rejected_in_fit(data, params, match):
 
 def test_bad_labels_are_rejected(data):
     X, y = data[0], data[1]
-    with pytest.raises(ValueError, match="0/1 labels"):
-        CalibratedLGBMClassifier(**FAST).fit(X, y + 1)
+    with pytest.raises(ValueError, match="Only binary classification is supported.*y has 3 labels"):
+        CalibratedLGBMClassifier(**FAST).fit(X, y + (np.arange(len(y)) % 3 == 0))
+    with pytest.raises(ValueError, match="Unknown label type"):
+        CalibratedLGBMClassifier(**FAST).fit(X, y + 0.5)
     with pytest.raises(ValueError, match="one class only"):
         CalibratedLGBMClassifier(**FAST).fit(X, np.zeros(len(X), dtype=int))
+
+
+def test_any_two_labels_the_larger_is_the_event(data):
+    """The sklearn contract: labels are kept as given; 1/2 fits exactly as 0/1 does."""
+    X, y = data[0], data[1]
+    as_01 = CalibratedLGBMClassifier(**FAST).fit(X, y)
+    as_12 = CalibratedLGBMClassifier(**FAST).fit(X, y + 1)
+    assert as_12.classes_.tolist() == [1, 2]
+    np.testing.assert_array_equal(as_12.predict_proba(X), as_01.predict_proba(X))
+    np.testing.assert_array_equal(as_12.predict(X), as_01.predict(X) + 1)
 
 
 def test_fit_without_eval_set_holds_out_a_share(data):

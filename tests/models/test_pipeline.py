@@ -183,7 +183,7 @@ def test_cli_train_and_score_on_an_orders_only_directory(sim_dir, tmp_path):
             "--threads",
             "1",
             "--no-mlflow",
-            "--name",
+            "--model",
             str(model_dir),
         ],
     )
@@ -254,18 +254,6 @@ def test_cli_score_without_a_model_says_how_to_get_one(sim_dir, tmp_path):
     assert "no trained model found" in " ".join(result.output.split())
 
 
-def test_train_and_score_writes_models_and_scores(dataset, tmp_path):
-    from smsseg.models.workflow import train_and_score
-    from tests.models.conftest import SETTINGS
-
-    step = train_and_score(dataset, AS_OF, tmp_path / "demo", settings=SETTINGS, track=False)
-    assert (step.model_dir / "bundle.json").is_file()
-    scores = pd.read_parquet(step.scores_path)
-    assert len(scores) == step.n_scored > 0
-    assert scores["reasons"].notna().sum() == step.n_reasons
-    assert step.mlflow_ui_command is None
-
-
 def test_scoring_fits_btyd_as_training_did(trained, dataset):
     """No train/serve skew in the BTYD features: the bundle carries the fit's sample and seed."""
     from smsseg.features import build_features
@@ -292,3 +280,36 @@ def test_scoring_fits_btyd_as_training_did(trained, dataset):
         return features["btyd_prob_no_purchase"].to_numpy(dtype=float)
 
     assert not np.allclose(fitted(1), fitted(2))
+
+
+def test_pipeline_score_writes_the_same_bytes_as_the_cli(trained, sim_dir, tmp_path):
+    """The CLI only parses and prints: `smsseg score` and `pipeline.score` write one file."""
+    from smsseg import pipeline
+
+    model = save_bundle(trained.bundle, tmp_path / "model")
+    done = pipeline.score(sim_dir, AS_OF, tmp_path / "pipeline.parquet", model=model)
+    args = ["score", "--data", str(sim_dir), "--as-of", AS_OF, "--model", str(model)]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "cli.parquet")])
+    assert result.exit_code == 0, result.output
+    assert done.path.read_bytes() == (tmp_path / "cli.parquet").read_bytes()
+    assert done.model_version == trained.bundle.version
+    assert len(done.scores) == pd.read_parquet(done.path).shape[0] > 0
+
+
+def test_pipeline_train_saves_where_the_model_rule_says(sim_dir, tmp_path, monkeypatch):
+    """One rule for where a model lives: a bare name is models/<name>, a path is that path."""
+    from smsseg import config, pipeline
+    from smsseg.models.bundle import model_dir, resolve_model_dir
+    from tests.models.conftest import SETTINGS
+
+    monkeypatch.setattr(config, "MODELS_DIR", tmp_path / "models")
+    done = pipeline.train(sim_dir, AS_OF, model="shop", settings=SETTINGS, mlflow=False)
+    assert done.model_dir == tmp_path / "models" / "shop" == model_dir("shop")
+    assert resolve_model_dir("shop") == done.model_dir
+    assert (done.model_dir / "churn_test.parquet").is_file()
+    assert load_bundle(done.model_dir).version == f"shop@{done.result.bundle.meta['as_of']}"
+    assert done.logged == {} and done.tracking_uri is None
+    # a value with a '/' is a directory, wherever it is
+    assert model_dir(str(tmp_path / "elsewhere")) == tmp_path / "elsewhere"
+    with pytest.raises(SmssegError, match="no trained model found at"):
+        resolve_model_dir(str(tmp_path / "elsewhere"))

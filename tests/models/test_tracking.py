@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from smsseg.models import ModelBundle
-from smsseg.models.tracking import content_hash, input_example, signature
+from smsseg.tracking.store import content_hash, input_example, signature
 
 pytestmark = pytest.mark.xdist_group("models-sim")
 
@@ -28,7 +28,7 @@ def store(tmp_path_factory):
 @pytest.fixture(scope="module")
 def logged(store, trained, dataset):
     """One churn run (discount and uplift runs take the same path; one keeps the suite fast)."""
-    from smsseg.models.mlflow_runs import log_training
+    from smsseg.tracking import log_training
 
     b = trained.bundle
     bundle = ModelBundle(b.churn, None, b.next_order, None, dict(b.meta))

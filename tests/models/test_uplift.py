@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from smsseg.models import ModelNotFittedError, TLearner, XLearner, make_learner
-from smsseg.models.uplift import _UpliftLearner
+from smsseg.models.uplift import UpliftLearner
 from smsseg.models.uplift_metrics import (
     auuc,
     bootstrap,
@@ -87,7 +87,7 @@ def test_seeded_learners_are_deterministic(experiment):
 def test_save_load_round_trip(learner, experiment, tmp_path):
     Xt = experiment[3]
     learner.save(tmp_path, "uplift", extra={"campaign": "c1"})
-    loaded = _UpliftLearner.load(tmp_path, "uplift")
+    loaded = UpliftLearner.load(tmp_path, "uplift")
     assert type(loaded) is type(learner)
     np.testing.assert_allclose(loaded.predict(Xt), learner.predict(Xt), atol=1e-12)
     assert loaded.metadata_["campaign"] == "c1"

@@ -206,6 +206,7 @@ def test_campaign_metrics_cli_on_a_data_directory(tmp_path):
         app,
         [
             "campaign-metrics",
+            "--data",
             str(data_dir),
             "--segments",
             str(tmp_path / "seg.csv"),
@@ -226,7 +227,7 @@ def test_campaign_metrics_cli_without_sends_fails_cleanly(tmp_path):
     tables = tiny_tables()
     for name in ("customers", "orders"):
         tables[name].to_csv(tmp_path / f"{name}.csv", index=False)
-    result = runner.invoke(app, ["campaign-metrics", str(tmp_path)])
+    result = runner.invoke(app, ["campaign-metrics", "--data", str(tmp_path)])
     assert result.exit_code == 1 and "no campaign sends" in result.output
 
 
@@ -310,14 +311,14 @@ def test_cli_reads_the_planned_share_from_the_plan_directory(tmp_path):
     data_dir = _data_dir(tmp_path)
     plan_dir = _write_plan_dir(tmp_path / "plan", _plan_with_split(1000, 200), 0.1)
     out = tmp_path / "metrics.csv"
-    args = ["campaign-metrics", str(data_dir), "--plan", str(plan_dir), "--out", str(out)]
+    args = ["campaign-metrics", "--data", str(data_dir), "--plan", str(plan_dir), "--out", str(out)]
     result = runner.invoke(app, args, terminal_width=200)
     assert result.exit_code == 0, result.output
     assert "A: holdout SAMPLE RATIO MISMATCH" in result.output
     row = pd.read_csv(out).query("campaign_id == 'A' and segment == 'all'").iloc[0]
     assert not row["holdout_srm_ok"] and row["holdout_srm_p_value"] < 1e-6
     # the same plan at its planned share is fine; --holdout-share overrides plan.json
-    ok = runner.invoke(app, [*args[:4], "--holdout-share", "0.2"], terminal_width=200)
+    ok = runner.invoke(app, [*args[:5], "--holdout-share", "0.2"], terminal_width=200)
     assert ok.exit_code == 0 and "SAMPLE RATIO" not in ok.output, ok.output
 
 
@@ -325,13 +326,15 @@ def test_cli_says_when_the_planned_share_is_unknown(tmp_path):
     data_dir = _data_dir(tmp_path)
     PLAN.to_csv(tmp_path / "plan.csv", index=False)
     result = runner.invoke(
-        app, ["campaign-metrics", str(data_dir), "--plan", str(tmp_path / "plan.csv")]
+        app, ["campaign-metrics", "--data", str(data_dir), "--plan", str(tmp_path / "plan.csv")]
     )
     assert result.exit_code == 0, result.output
     assert "holdout split not checked" in result.output
-    lonely = runner.invoke(app, ["campaign-metrics", str(data_dir), "--holdout-share", "0.1"])
+    lonely = runner.invoke(
+        app, ["campaign-metrics", "--data", str(data_dir), "--holdout-share", "0.1"]
+    )
     assert lonely.exit_code == 1 and "--holdout-share needs --plan" in lonely.output
     missing = runner.invoke(
-        app, ["campaign-metrics", str(data_dir), "--plan", str(tmp_path / "no")]
+        app, ["campaign-metrics", "--data", str(data_dir), "--plan", str(tmp_path / "no")]
     )
     assert missing.exit_code == 1 and "no plan found" in missing.output

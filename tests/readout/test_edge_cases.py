@@ -304,4 +304,4 @@ def test_cli_srm_verdict_does_not_depend_on_message_wording(tmp_path):
         "--metrics", "SAMPLE RATIO MISMATCH",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "SRM check: p = 1 (ok)" in result.output
+    assert "SRM check: p = 1.0000 (ok)" in result.output

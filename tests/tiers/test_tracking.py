@@ -8,7 +8,8 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from smsseg.tiers import ValueTiers, log_tiers, value_matrix
+from smsseg.tiers import ValueTiers, value_matrix
+from smsseg.tracking import log_tiers
 
 
 def test_log_tiers_to_a_temporary_store(tmp_path, monkeypatch):

@@ -19,6 +19,7 @@ import phonenumbers
 
 from smsseg.activation.zones import resolve_zones
 from smsseg.errors import SmssegError
+from smsseg.timeutil import parse_as_of
 
 #: SMS event types that change consent.
 CONSENT_EVENT_TYPES = ("opt_in", "opt_out")
@@ -35,14 +36,8 @@ def _require(df: pd.DataFrame, name: str, columns: tuple[str, ...]) -> None:
 
 
 def as_timestamp(value: object, name: str = "as_of") -> pd.Timestamp:
-    """A naive-UTC timestamp from a date, string or timestamp (tz-aware values are converted)."""
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise SmssegError(f"{name}={value!r} is not a date or timestamp (e.g. 2025-06-30)") from exc
-    if ts is pd.NaT:
-        raise SmssegError(f"{name}={value!r} is not a date or timestamp (e.g. 2025-06-30)")
-    return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo else ts
+    """A naive-UTC timestamp: :func:`smsseg.timeutil.parse_as_of` (one parser, one wording)."""
+    return parse_as_of(value, name)
 
 
 def utc_naive(series: pd.Series) -> pd.Series:

@@ -29,21 +29,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, time
 
 from smsseg.errors import SmssegError
-
-SEGMENT_KEYS = (
-    "new_subscriber",
-    "first_time_buyer",
-    "repeat_customer",
-    "vip",
-    "cart_abandoner",
-    "browse_abandoner",
-    "category_specific",
-    "discount_sensitive",
-    "at_risk",
-    "dormant",
-    "loyalty_member",
-    "location_based",
-)
+from smsseg.segments.rules import SEGMENT_KEYS  # the catalogue's keys, declared once
 
 #: Built-in weekly caps of segments (the guide's framework); other segments get the base cap.
 DEFAULT_SEGMENT_CAPS: dict[str, int] = {"vip": 2, "at_risk": 1, "dormant": 1}

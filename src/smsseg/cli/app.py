@@ -9,12 +9,14 @@ import sys
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import TypeVar
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import Progress
+from rich.table import Table
 
 from smsseg.errors import SmssegError
 
@@ -24,6 +26,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # click's plain help: flags show as --x / --no-x (Typer's rich panels add a "<bool>" type
+    # to every flag) and lines wrap to the terminal
+    rich_markup_mode=None,
 )
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -108,10 +113,21 @@ def warning_summary(console: Console) -> Iterator[WarningSummary]:
         summary.print(console)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from smsseg import __version__
+
+        console.print(f"smsseg {__version__}", highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
 def _configure_logging(
     ctx: typer.Context,
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Also print informational logs."),
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version."
+    ),
 ) -> None:
     """Informational logs (``--verbose``) go to stderr as they come; warnings, summarised, at the end."""
     root = logging.getLogger()
@@ -170,21 +186,14 @@ def note(message: str) -> None:
     err_console.print(message, markup=False, highlight=False)
 
 
-def report_as_of(dataset, as_of, *, held_out: bool = False, tables=None) -> None:
-    """Say what the data holds after ``as_of`` and warn about an as-of past the data or now.
-
-    Every command that reads the data as of an instant calls it, so a bare date (00:00 UTC,
-    which leaves that day out) never drops the last day of data silently. ``held_out``: a
-    backtest, whose later rows are its realized outcomes (only the note, worded for that).
-    ``tables``: the tables to count (default: every dated table but the promotions calendar).
-    """
-    from smsseg.provenance import rows_after
-
-    print_rows_after(rows_after(dataset, as_of, tables), held_out=held_out)
-
-
 def print_rows_after(after, *, held_out: bool = False) -> None:
-    """Print the note and warnings of :func:`report_as_of` from counts made earlier."""
+    """Say what the data holds after the as-of and warn about an as-of past the data or now.
+
+    Every command that reads the data as of an instant prints it (the pipeline steps return the
+    counts, :class:`smsseg.provenance.RowsAfter`), so a bare date (00:00 UTC, which leaves that
+    day out) never drops the last day of data silently. ``held_out``: a backtest, whose later
+    rows are its realized outcomes (only the note, worded for that).
+    """
     from smsseg.provenance import after_as_of_note, as_of_warnings
 
     message = after_as_of_note(after, held_out=held_out)
@@ -193,3 +202,93 @@ def print_rows_after(after, *, held_out: bool = False) -> None:
     if not held_out:
         for message in as_of_warnings(after):
             warn(message)
+
+
+def number(x: float | None, digits: int = 4, pct: bool = False) -> str:
+    """A number for a table: ``digits`` significant digits, thousands separators, never in
+    scientific notation (``18,940``, not ``1.894e+04``); ``–`` for missing.
+
+    >>> number(18940.2), number(0.000012345), number(2.5, pct=True), number(float("nan"))
+    ('18,940', '0.00001234', '250.00%', '–')
+    """
+    import math
+
+    import numpy as np
+
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    if pct:
+        return f"{x:.2%}"
+    if abs(x) >= 10 ** (digits - 1):
+        return f"{x:,.0f}"
+    text = np.format_float_positional(
+        float(x), precision=digits, unique=False, fractional=False, trim="-"
+    )
+    return text
+
+
+def compact_table(title: str, caption: str | None = None) -> Table:
+    """A table with one space between columns and no outer padding: more columns fit an
+    80-column terminal. Callers mark their label columns ``no_wrap`` (ids are never cut)."""
+    from rich import box
+
+    return Table(
+        title=title,
+        caption=caption,
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        pad_edge=False,
+        collapse_padding=True,
+    )
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of :func:`fitted_table`.
+
+    ``label``: text that may wrap on a narrow terminal (names, ids); other columns (numbers,
+    dates) are never cut. ``optional``: left out, last first, when the table would not fit.
+    """
+
+    header: str
+    label: bool = False
+    optional: bool = False
+
+
+def fitted_table(
+    title: str,
+    columns: list[Column],
+    rows: list[tuple[str, ...]],
+    *,
+    full: str = "the written files",
+    width: int | None = None,
+) -> Table:
+    """A table that fits the terminal without cutting a number.
+
+    Optional columns are dropped (the caption says which, and that ``full`` has them) until the
+    numbers fit; label columns then wrap (``fold``) rather than end in "…".
+    """
+    width = width or console.width
+    natural = [max([len(c.header), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
+    keep = list(range(len(columns)))
+
+    def total() -> int:
+        return sum(natural[i] for i in keep) + 2 * (len(keep) - 1)
+
+    for i in reversed(range(len(columns))):
+        if total() <= width:
+            break
+        if columns[i].optional:
+            keep.remove(i)
+    dropped = [columns[i].header for i in range(len(columns)) if i not in keep]
+    caption = f"{', '.join(dropped)}: not shown at this width; see {full}" if dropped else None
+    table = compact_table(title, caption)
+    for i in keep:
+        c = columns[i]
+        if c.label:
+            table.add_column(c.header, justify="left", overflow="fold", min_width=len(c.header))
+        else:
+            table.add_column(c.header, justify="right", no_wrap=True, min_width=natural[i])
+    for row in rows:
+        table.add_row(*(row[i] for i in keep))
+    return table

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -11,26 +10,19 @@ from rich.table import Table
 
 from smsseg import config
 from smsseg.cli.app import app, console, err_console, handle_errors
-from smsseg.data.load import validate_dir
-from smsseg.data.summary import summarize
-from smsseg.errors import SmssegError
+
+#: The data directory option of every command that reads one.
+DataOption = Annotated[Path, typer.Option("--data", help="Directory of contract tables.")]
 
 
 @app.command()
 @handle_errors
-def validate(
-    data_dir: Annotated[Path, typer.Argument(help="Directory of contract tables.")],
-) -> None:
+def validate(data: DataOption) -> None:
     """Check a data directory against the contract; exit 1 with clear messages if it breaks it."""
-    # the report's warnings are this command's output, printed below; the loader logs the
-    # same ones, so its logger is quiet for this one call (not process-wide: restored after)
-    loader = logging.getLogger("smsseg.data.load")
-    level = loader.level
-    loader.setLevel(logging.ERROR)
-    try:
-        report = validate_dir(data_dir)
-    finally:
-        loader.setLevel(level)
+    from smsseg import pipeline
+
+    data_dir = data
+    report = pipeline.validate(data_dir)
     for problem in report.warnings:
         err_console.print("[yellow]warning:[/] ", end="")
         err_console.print(problem.render(), markup=False, highlight=False)
@@ -62,23 +54,21 @@ def generate(
     ] = config.DEFAULT_END,
 ) -> None:
     """Generate a realistic retail dataset with planted ground truth (see docs/simulator.md)."""
-    from smsseg.data.simulator import generate as simulate
+    from smsseg import pipeline
 
-    if customers < 1:
-        raise SmssegError(f"--customers={customers} must be >= 1")
-    paths = simulate(out, n_customers=customers, seed=seed, start=start, end=end, progress=True)
+    paths = pipeline.generate(
+        out, customers=customers, seed=seed, start=start, end=end, progress=True
+    )
     console.print(f"[green]wrote[/] {len(paths)} files to {out}")
 
 
 @app.command()
 @handle_errors
-def summary(
-    data_dir: Annotated[Path, typer.Argument(help="Directory of contract tables.")],
-) -> None:
+def summary(data: DataOption) -> None:
     """Validate a data directory and print its headline numbers."""
-    from smsseg.data.load import load
+    from smsseg import pipeline
 
-    print_summary(summarize(load(data_dir)))
+    print_summary(pipeline.summary(data))
 
 
 def print_summary(facts: dict) -> None:

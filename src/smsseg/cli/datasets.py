@@ -8,6 +8,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from smsseg import config
 from smsseg.cli.app import app, console, err_console, handle_errors
 
 datasets_app = typer.Typer(
@@ -29,7 +30,9 @@ def cdnow(
         int | None,
         typer.Option(help="Keep a random subset of this many customers (whole histories)."),
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the --customers subset.")] = 42,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the --customers subset.")
+    ] = config.DEFAULT_SEED,
 ) -> None:
     """CDNOW (Fader, Hardie & Lee 2005): real CD-retailer transactions, 1997-98.
 

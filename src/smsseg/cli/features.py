@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -12,23 +10,25 @@ from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from smsseg import config
-from smsseg._io import write_parquet
 from smsseg.cli.app import app, console, handle_errors, print_rows_after, progress
 from smsseg.errors import SmssegError
-from smsseg.timeutil import AS_OF_HELP, as_of_label, parse_as_of
-
-#: Keeps a million-customer build under ~4 GB of RAM (DuckDB's own default is 80% of RAM).
-DEFAULT_MEMORY_LIMIT = "2GB"
+from smsseg.pipeline.feature_table import DEFAULT_MEMORY_LIMIT
+from smsseg.timeutil import AS_OF_HELP, as_of_label
 
 
 @app.command()
 @handle_errors
 def features(
     data: Annotated[
-        Path | None, typer.Option("--data", help="Directory of contract tables.")
+        Path | None,
+        typer.Option("--data", help="Directory of contract tables. Required (unless --list)."),
     ] = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help=AS_OF_HELP + " Required.")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Parquet file to write.")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help=AS_OF_HELP + " Required (unless --list).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Parquet file to write. Required (unless --list).")
+    ] = None,
     horizon_days: Annotated[
         int, typer.Option("--horizon-days", help="Horizon of the BTYD predictions, in days.")
     ] = config.DEFAULT_HORIZON_DAYS,
@@ -58,7 +58,6 @@ def features(
 ) -> None:
     """Build one row of features per customer as of --as-of (no data after it is read)."""
     from smsseg.features import feature_catalogue
-    from smsseg.provenance import for_data
 
     if list_:
         print_catalogue(feature_catalogue())
@@ -73,47 +72,10 @@ def features(
             f"missing {', '.join(missing)}: use `smsseg features --data DIR --as-of DATE --out FILE.parquet`"
             " (or `smsseg features --list` for the catalogue)"
         )
-    stamp = parse_as_of(as_of, "--as-of")
-    if out.suffix != ".parquet":
-        raise SmssegError(f"--out={str(out)!r} must be a .parquet file")
-    if top_k < 1:
-        raise SmssegError(f"--top-k={top_k} must be >= 1")
+    from smsseg import pipeline
+    from smsseg.features import STEPS
+
     chosen = [c.strip() for c in categories.split(",") if c.strip()] if categories else None
-    # its warnings are summarised, once each, when the command ends
-    frame, after = _build(data, stamp, horizon_days, top_k, chosen, validate, btyd, memory_limit)
-    print_rows_after(after)
-    provenance = for_data("features", stamp, data)
-    write_parquet(frame, out, use_dictionary=text_columns(frame), metadata=provenance.to_metadata())
-    console.print(
-        f"[green]wrote[/] {out}: {len(frame):,} customers x {frame.shape[1]} features as of "
-        f"{as_of_label(stamp)}",
-        highlight=False,
-    )
-
-
-def text_columns(frame) -> list[str]:
-    """The index and the string / category columns: the only ones Parquet dictionary-encodes.
-
-    Dictionary pages pay off for repeated labels (country, segment); on the ~100 float and count
-    columns they only cost time (a third of the write on a million customers).
-    """
-    import pandas as pd
-
-    text = [
-        name
-        for name, dtype in frame.dtypes.items()
-        if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype)
-    ]
-    return [frame.index.name or "__index_level_0__", *text]
-
-
-def _build(data, as_of, horizon_days, top_k, categories, validate, btyd, memory_limit):
-    import duckdb
-
-    from smsseg.data.load import connect, load
-    from smsseg.features import STEPS, build_features
-    from smsseg.provenance import rows_after
-
     columns = (
         TextColumn("{task.description:<12}"),
         BarColumn(),
@@ -122,36 +84,25 @@ def _build(data, as_of, horizon_days, top_k, categories, validate, btyd, memory_
     )
     with progress(*columns) as bar:
         task = bar.add_task("load", total=len(STEPS) + 1)
-        try:
-            con = connect(memory_limit=memory_limit)
-        except duckdb.Error as exc:
-            raise SmssegError(
-                f"--memory-limit={memory_limit!r} is not a DuckDB memory size (e.g. 3GB): {exc}"
-            ) from None
-        spill = tempfile.mkdtemp(prefix="smsseg-features-")
-        con.execute(f"SET temp_directory = '{spill}'")  # not DuckDB's default, ./.tmp in the cwd
-        try:
-            dataset = load(data, validate=validate, con=con)
-
-            def step(name: str) -> None:
-                bar.update(task, advance=1, description=name)
-
-            frame = build_features(
-                dataset,
-                as_of,
-                horizon_days=horizon_days,
-                top_k=top_k,
-                categories=categories,
-                btyd=btyd,
-                progress=step,
-            )
-            # counted before the connection closes; printed after the progress bar
-            after = rows_after(dataset, as_of)
-        finally:
-            con.close()
-            shutil.rmtree(spill, ignore_errors=True)
-        bar.update(task, advance=1, description="done")
-    return frame, after
+        done = pipeline.features(
+            data,
+            as_of,
+            out,
+            horizon_days=horizon_days,
+            top_k=top_k,
+            categories=chosen,
+            validate=validate,
+            btyd=btyd,
+            memory_limit=memory_limit,
+            progress=lambda name: bar.update(task, advance=1, description=name),
+        )
+        bar.update(task, completed=len(STEPS) + 1, description="done")
+    print_rows_after(done.rows_after)
+    console.print(
+        f"[green]wrote[/] {done.path}: {len(done.frame):,} customers x {done.frame.shape[1]} "
+        f"features as of {as_of_label(done.rows_after.as_of)}",
+        highlight=False,
+    )
 
 
 def print_catalogue(catalogue) -> None:

@@ -11,8 +11,15 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from smsseg import config
-from smsseg.cli.app import app, console, handle_errors, progress, report_as_of
-from smsseg.errors import SmssegError
+from smsseg.cli.app import (
+    Column,
+    app,
+    console,
+    fitted_table,
+    handle_errors,
+    print_rows_after,
+    progress,
+)
 from smsseg.timeutil import AS_OF_HELP, as_of_label, parse_as_of
 
 METRIC_LABELS = {
@@ -25,6 +32,8 @@ METRIC_LABELS = {
     "capture_top_decile": "capture@10%",
 }
 
+#: Metrics left out of the terminal table when it is too narrow (the MLflow run has them all).
+OPTIONAL_METRICS = ("ece", "capture_top_decile")
 
 #: Options shared by ``train`` and ``backtest`` (the same training either way).
 SnapshotsOption = Annotated[
@@ -38,6 +47,19 @@ SeedOption = Annotated[int, typer.Option(help="Seed of every random step.")]
 ThreadsOption = Annotated[int, typer.Option(help="LightGBM threads (0: all cores).")]
 
 
+def _settings(horizon_days, snapshots, spacing_days, seed, threads):
+    """The :class:`~smsseg.models.train.TrainSettings` of the shared train/backtest options."""
+    from smsseg.models.train import TrainSettings
+
+    return TrainSettings(
+        horizon_days=horizon_days,
+        n_snapshots=snapshots,
+        spacing_days=spacing_days,
+        seed=seed,
+        n_jobs=threads or None,
+    )
+
+
 def _progress() -> Progress:
     return progress(
         TextColumn("{task.description}"),
@@ -47,14 +69,17 @@ def _progress() -> Progress:
     )
 
 
-def _metric_table(title: str, table: pd.DataFrame) -> Table:
-    out = Table(title=title)
-    out.add_column("score")
-    for label in METRIC_LABELS.values():
-        out.add_column(label, justify="right")
-    for name in table.index:
-        out.add_row(name, *(f"{table.loc[name, key]:.4f}" for key in METRIC_LABELS))
-    return out
+def _metric_table(
+    title: str, table: pd.DataFrame, full: str = "bundle.json (and the MLflow run)"
+) -> Table:
+    columns = [Column("score", label=True)] + [
+        Column(label, optional=key in OPTIONAL_METRICS) for key, label in METRIC_LABELS.items()
+    ]
+    rows = [
+        (str(name), *(f"{table.loc[name, key]:.4f}" for key in METRIC_LABELS))
+        for name in table.index
+    ]
+    return fitted_table(title, columns, rows, full=full)
 
 
 def _print_churn(result) -> None:
@@ -92,7 +117,10 @@ def _print_churn(result) -> None:
         )
 
 
-def _print_training(result, logged: dict, model_dir: Path, uri: str | None) -> None:
+def print_training(done) -> None:
+    """What ``train`` prints of a :class:`smsseg.pipeline.TrainOutput`."""
+    result, logged, model_dir, uri = done.result, done.logged, done.model_dir, done.tracking_uri
+    print_rows_after(done.rows_after)
     _print_churn(result)
     if result.discount_table is not None:
         console.print(
@@ -134,13 +162,13 @@ def train(
     ],
     horizon_days: Annotated[
         int, typer.Option(help="Churn horizon: no order within this many days.")
-    ] = 90,
+    ] = config.DEFAULT_HORIZON_DAYS,
     experiment: Annotated[
         str, typer.Option(help="MLflow experiment (and registered model) prefix.")
     ] = "smsseg",
-    name: Annotated[
-        str, typer.Option(help="Save the models to models/<name> (or a path).")
-    ] = "smsseg",
+    model: Annotated[
+        str, typer.Option(help="Model name (saved to models/<name>) or a directory with a '/'.")
+    ] = config.DEFAULT_MODEL_NAME,
     snapshots: SnapshotsOption = None,
     spacing_days: SpacingOption = None,
     seed: SeedOption = config.DEFAULT_SEED,
@@ -150,46 +178,27 @@ def train(
     ] = True,
 ) -> None:
     """Train churn, discount-sensitivity, next-order and (with a randomized test) uplift models."""
-    from smsseg._io import write_parquet
-    from smsseg.data.load import load
-    from smsseg.models.bundle import save_bundle
-    from smsseg.models.train import STEPS, TrainSettings, train_models
+    from smsseg import pipeline
+    from smsseg.models.train import STEPS
 
-    stamp = parse_as_of(as_of, "--as-of")
-    if horizon_days < 1:
-        raise SmssegError(f"--horizon-days={horizon_days} must be >= 1")
-    dataset = load(data)
-    report_as_of(dataset, stamp)
-    settings = TrainSettings(
-        horizon_days=horizon_days,
-        n_snapshots=snapshots,
-        spacing_days=spacing_days,
-        seed=seed,
-        n_jobs=threads or None,
-    )
+    settings = _settings(horizon_days, snapshots, spacing_days, seed, threads)
     with _progress() as bar:
         task = bar.add_task("training", total=len(STEPS))
 
         def step(label: str) -> None:
             bar.update(task, description=f"training: {label}", completed=STEPS.index(label))
 
-        result = train_models(dataset, stamp, settings, progress=step)
+        done = pipeline.train(
+            data,
+            as_of,
+            model=model,
+            settings=settings,
+            experiment=experiment,
+            mlflow=mlflow,
+            progress=step,
+        )
         bar.update(task, description="training: done", completed=len(STEPS))
-    logged, uri = {}, None
-    if mlflow:
-        from smsseg.models.mlflow_runs import log_training
-        from smsseg.models.tracking import configure
-
-        uri = configure()
-        logged = log_training(result, dataset, experiment=experiment, uri=uri)
-    else:
-        result.bundle.meta["version"] = f"{name}@{result.bundle.meta['as_of']}"
-    # a bare name lives under models/; only something that looks like a path is taken as one
-    model_dir = Path(name) if ("/" in name or name.startswith(".")) else config.MODELS_DIR / name
-    save_bundle(result.bundle, model_dir)
-    # the out-of-time rows with labels and every score: ROC / calibration / lift in the report
-    write_parquet(result.churn_test, model_dir / "churn_test.parquet", index=False)
-    _print_training(result, logged, model_dir, uri)
+    print_training(done)
 
 
 @app.command()
@@ -201,8 +210,8 @@ def score(
     ],
     out: Annotated[Path, typer.Option(help="Parquet file to write the scores to.")],
     model: Annotated[
-        str, typer.Option(help="Model name under models/ or a model directory.")
-    ] = "smsseg",
+        str, typer.Option(help="Model name (under models/) or a directory with a '/'.")
+    ] = config.DEFAULT_MODEL_NAME,
     high: Annotated[
         float, typer.Option(help="Churn probability above which the risk band is high.")
     ] = 0.7,
@@ -222,45 +231,40 @@ def score(
     ] = 180.0,
 ) -> None:
     """Score every customer: churn risk, discount sensitivity, uplift, CLV, next order date, reasons."""
-    from smsseg._io import write_parquet
-    from smsseg.data.load import load
-    from smsseg.models.bundle import load_bundle, resolve_model_dir
-    from smsseg.models.scoring import RiskBands, score_customers
-    from smsseg.provenance import for_data
+    from smsseg import pipeline
+    from smsseg.models.scoring import RiskBands
 
-    stamp = parse_as_of(as_of, "--as-of")
-    if reasons_max_recency < 0:
-        raise SmssegError(f"--reasons-max-recency={reasons_max_recency} must be >= 0 (0: no limit)")
-    bands = RiskBands(high=high, medium=medium)
-    reason_bands = [b.strip() for b in reasons_for.split(",") if b.strip()]
-    bundle = load_bundle(resolve_model_dir(model))
-    dataset = load(data)
-    report_as_of(dataset, stamp)
     with _progress() as bar:
         task = bar.add_task("features", total=None)
-        scores, timings = score_customers(
-            dataset,
-            stamp,
-            bundle,
-            bands,
-            reason_bands,
+        done = pipeline.score(
+            data,
+            as_of,
+            out,
+            model=model,
+            bands=RiskBands(high=high, medium=medium),
+            reasons_for=[b.strip() for b in reasons_for.split(",") if b.strip()],
+            reasons_max_recency=reasons_max_recency,
             progress=lambda s: bar.update(task, description=f"features: {s}"),
-            reasons_max_recency_days=reasons_max_recency or None,
         )
         bar.update(task, description="scored", total=1, completed=1)
-    # segment and plan check these against their own as-of and data directory
-    provenance = for_data("scores", stamp, data, model_version=bundle.version)
-    write_parquet(scores, out, index=False, metadata=provenance.to_metadata())
+    print_scores(done)
+
+
+def print_scores(done) -> None:
+    """What ``score`` prints of a :class:`smsseg.pipeline.ScoreOutput`."""
+    scores = done.scores
+    print_rows_after(done.rows_after)
     counts = scores["churn_risk_band"].value_counts()
     console.print(
-        f"[green]wrote[/] {len(scores):,} scores to {out} with model {bundle.version}: "
+        f"[green]wrote[/] {len(scores):,} scores to {done.path} with model {done.model_version}: "
         + ", ".join(f"{band} {int(counts.get(band, 0)):,}" for band in ("high", "medium", "low"))
         + f"; reasons for {scores.attrs.get('n_reasons', 0):,} at-risk customers "
         f"({scores.attrs.get('n_reasons_skipped_dormant', 0):,} dormant ones skipped)",
         highlight=False,
     )
     console.print(
-        "time: " + ", ".join(f"{k[:-2]} {v:.1f}s" for k, v in timings.items()), highlight=False
+        "time: " + ", ".join(f"{k[:-2]} {v:.1f}s" for k, v in done.timings.items()),
+        highlight=False,
     )
     for note in scores.attrs.get("notes", []):
         console.print(f"[yellow]note:[/] {note}", highlight=False)
@@ -276,7 +280,7 @@ def backtest(
     ],
     horizon_days: Annotated[
         int, typer.Option(help="Churn horizon H; T + H must be within the data.")
-    ] = 90,
+    ] = config.DEFAULT_HORIZON_DAYS,
     out: Annotated[
         Path | None,
         typer.Option(help="Folder for backtest.json, predictions and the calibration plot."),
@@ -291,24 +295,25 @@ def backtest(
     ] = True,
 ) -> None:
     """Train as of T on data up to T, score as of T, and compare with the realized (T, T + H]."""
-    from smsseg.data.load import load
-    from smsseg.models.backtest import BACKTEST_SCORES, run_backtest, write_backtest
-    from smsseg.models.train import TrainSettings
+    from smsseg import pipeline
+    from smsseg.models.backtest import BACKTEST_SCORES
 
     stamp = parse_as_of(as_of, "--as-of")
-    settings = TrainSettings(
-        horizon_days=horizon_days,
-        n_snapshots=snapshots,
-        spacing_days=spacing_days,
-        seed=seed,
-        n_jobs=threads or None,
-    )
-    dataset = load(data)
-    report_as_of(dataset, stamp, held_out=True)
+    settings = _settings(horizon_days, snapshots, spacing_days, seed, threads)
     with _progress() as bar:
         task = bar.add_task("backtest: training and scoring as of T", total=None)
-        result = run_backtest(dataset, stamp, horizon_days, settings)
+        done = pipeline.backtest(
+            data,
+            stamp,
+            horizon_days=horizon_days,
+            settings=settings,
+            out=out,
+            experiment=experiment,
+            mlflow=mlflow,
+        )
         bar.update(task, description="backtest: done", total=1, completed=1)
+    print_rows_after(done.rows_after, held_out=True)
+    result = done.result
     summary = result.summary()
     for population, table in result.tables.items():
         if table is not None:
@@ -318,6 +323,7 @@ def backtest(
                     f"Realized churn in ({as_of_label(stamp)}, +{horizon_days} days], {population}"
                     f"{headline}: {int(table.loc['smsseg', 'n']):,} customers",
                     table.loc[list(BACKTEST_SCORES)],
+                    full="backtest.json (--out) and the MLflow run",
                 )
             )
     console.print(
@@ -331,10 +337,6 @@ def backtest(
     for note in result.notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False)
     if out is not None:
-        write_backtest(result, out)
         console.print(f"[green]wrote[/] {out}", highlight=False)
-    if mlflow:
-        from smsseg.models.mlflow_runs import log_backtest
-
-        run_id = log_backtest(result, experiment=experiment)
-        console.print(f"MLflow: run {run_id} in {experiment}-backtest", highlight=False)
+    if done.run_id is not None:
+        console.print(f"MLflow: run {done.run_id} in {experiment}-backtest", highlight=False)

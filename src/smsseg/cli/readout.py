@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Annotated
@@ -13,37 +12,8 @@ from rich import box
 from rich.table import Table
 
 from smsseg._io import write_csv, write_parquet
-from smsseg.cli.app import app, console, handle_errors
+from smsseg.cli.app import Column, app, console, fitted_table, handle_errors, number
 from smsseg.errors import SmssegError
-
-HILLSTROM = "hillstrom"
-HILLSTROM_DEFAULTS = {
-    "variant_col": "segment",
-    "control": "No E-Mail",
-    "metrics": "visit,conversion,spend",
-}
-
-
-def read_frame(path: str | Path) -> pd.DataFrame:
-    """A table from CSV (``.csv``, ``.csv.gz``) or Parquet; ``"hillstrom"`` is the shipped copy."""
-    if str(path).lower() == HILLSTROM:
-        from smsseg.datasets import load_hillstrom
-
-        return load_hillstrom()
-    path = Path(path)
-    if not path.is_file():
-        raise SmssegError(
-            f"--input {path} does not exist (give a .csv, .csv.gz or .parquet file, or 'hillstrom')"
-        )
-    name = path.name.lower()
-    try:
-        if name.endswith((".parquet", ".pq")):
-            return pd.read_parquet(path)
-        if name.endswith((".csv", ".csv.gz", ".txt", ".tsv")):
-            return pd.read_csv(path, sep="\t" if name.endswith(".tsv") else ",")
-    except (ValueError, OSError) as exc:
-        raise SmssegError(f"cannot read {path}: {exc}") from None
-    raise SmssegError(f"--input {path}: unknown file type; use .csv, .csv.gz or .parquet")
 
 
 def write_frame(frame: pd.DataFrame, out: Path) -> None:
@@ -59,9 +29,14 @@ def _split_list(text: str | None) -> list[str]:
 
 
 def _fmt(x: float, pct: bool = False) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
+    return number(x, pct=pct)
+
+
+def _p_value(p: float) -> str:
+    """A p-value without scientific notation: 4 decimals, ``<0.0001`` below that."""
+    if math.isnan(p):
         return "–"
-    return f"{x:.2%}" if pct else f"{x:,.4g}"
+    return "<0.0001" if p < 1e-4 else f"{p:.4f}"
 
 
 def _ci(low: float, high: float, pct: bool = False) -> str:
@@ -79,7 +54,7 @@ def print_readout(table: pd.DataFrame, title: str) -> None:
     flagged = bool(table["srm_ok"].eq(False).any())
     checked = bool(table["srm_ok"].notna().any())
     if flagged:
-        console.print(f"[bold red]SRM check:[/] p = {_fmt(p_value)}")
+        console.print(f"[bold red]SRM check:[/] p = {_p_value(p_value)}")
         if srm is not None:  # the alarm starts every row's message; say it once, here
             console.print(srm, style="bold red", highlight=False, markup=False)
     elif not checked:
@@ -87,7 +62,7 @@ def print_readout(table: pd.DataFrame, title: str) -> None:
         reason = srm if srm is not None else "not possible"
         console.print(reason, highlight=False, markup=False)
     else:
-        console.print(f"[green]SRM check:[/] p = {_fmt(p_value)} (ok)")
+        console.print(f"[green]SRM check:[/] p = {_p_value(p_value)} (ok)")
     view = Table(
         title=title,
         box=box.SIMPLE_HEAD,
@@ -126,7 +101,7 @@ def print_readout(table: pd.DataFrame, title: str) -> None:
             "mean": _fmt(r.mean, pct),
             "lift": "–" if math.isnan(r.rel_lift) else f"{r.rel_lift:+.1%}",
             "95% CI": _ci(r.rel_ci_low, r.rel_ci_high, True),
-            "p adj": "–" if math.isnan(r.p_value_adj) else f"{r.p_value_adj:.2g}",
+            "p adj": _p_value(r.p_value_adj),
             "P(beat)": _fmt(r.prob_beat_control, True),
             "sig": "[bold]yes[/]" if r.significant else "no",
         }
@@ -179,14 +154,14 @@ def readout(
     ] = None,
 ) -> None:
     """Read out an A/B test: SRM check, then each variant × metric (× segment) against control."""
-    from smsseg.readout import readout as run_readout
-    from smsseg.readout.experiment import require_numeric
+    from smsseg import pipeline
+    from smsseg.pipeline.readouts import HILLSTROM, HILLSTROM_DEFAULTS
 
     if hillstrom or (input or "").lower() == HILLSTROM:
         input = HILLSTROM
         variant_col = variant_col or HILLSTROM_DEFAULTS["variant_col"]
         control = control or HILLSTROM_DEFAULTS["control"]
-        metrics = metrics or HILLSTROM_DEFAULTS["metrics"]
+        metrics = metrics or ",".join(HILLSTROM_DEFAULTS["metrics"])
     missing = [
         f"--{n}"
         for n, v in (
@@ -204,17 +179,13 @@ def readout(
     kinds = {m: "proportion" for m in _split_list(proportion)} | {
         m: "mean" for m in _split_list(continuous)
     }
-    frame = read_frame(input)
-    numeric = [c for c in [*_split_list(metrics), covariate] if c and c in frame.columns]
-    # a text column named as a metric is a wrong command line: stop before anything is written
-    require_numeric(frame, numeric, where=f"--input {input}")
-    table = run_readout(
-        frame,
+    table = pipeline.readout(
+        input,
         variant_col,
         control,
         _split_list(metrics),
         segment_col=segment_col,
-        covariates=covariate,
+        covariate=covariate,
         alpha=alpha,
         kinds=kinds,
         correction=correction,
@@ -297,9 +268,9 @@ def power(
 @app.command("campaign-metrics")
 @handle_errors
 def campaign_metrics(
-    data_dir: Annotated[
+    data: Annotated[
         Path,
-        typer.Argument(help="Directory of contract tables (needs sms sends with campaign_id)."),
+        typer.Option(help="Directory of contract tables (needs sms sends with campaign_id)."),
     ],
     attribution_days: Annotated[
         int, typer.Option(help="Credit orders / opt-outs within this many days of a send.")
@@ -335,85 +306,74 @@ def campaign_metrics(
     ] = None,
 ) -> None:
     """Campaign metrics (CTR, conversion, revenue per SMS, opt-outs, ROI, ...) by campaign and segment."""
-    from smsseg.data.load import load
-    from smsseg.readout.campaign import campaign_metrics as run
+    from smsseg import pipeline
 
-    seg = None
-    if segments is not None:
-        frame = read_frame(segments)
-        missing = [c for c in ("customer_id", segment_col) if c not in frame.columns]
-        if missing:
-            raise SmssegError(f"--segments {segments} lacks column(s) {missing}")
-        seg = frame.assign(customer_id=frame["customer_id"].astype(str)).set_index("customer_id")[
-            segment_col
-        ]
-    if holdout_share is not None and plan is None:
-        raise SmssegError("--holdout-share needs --plan (the plan whose holdout it describes)")
-    holdout = None
-    if plan is not None:
-        plan_file, planned_share = read_plan(plan)
-        holdout = read_frame(plan_file)
-        holdout_share = planned_share if holdout_share is None else holdout_share
-    report = run(
-        load(data_dir),
+    done = pipeline.campaign_metrics(
+        data,
         attribution_days=attribution_days,
         cost_per_message=cost_per_message,
-        segment=seg,
-        holdout=holdout,
-        horizon_days=horizon_days,
+        segments=segments,
+        segment_col=segment_col,
+        plan=plan,
         holdout_share=holdout_share,
+        horizon_days=horizon_days,
     )
-    view = Table(title=f"Campaign metrics ({attribution_days}-day last-touch attribution)")
-    cols = {
-        "recipients": False,
-        "ctr": True,
-        "conversion_rate": True,
-        "revenue": False,
-        "revenue_per_sms": False,
-        "aov": False,
-        "opt_out_rate": True,
-        "unsubscribe_rate": True,
-        "roi": False,
-    }
-    for head in ["campaign", *cols]:
-        view.add_column(head, justify="left" if head == "campaign" else "right")
-    for r in report.by_campaign.to_dict("records"):
-        view.add_row(str(r["campaign_id"]), *[_fmt(float(r[c]), pct) for c, pct in cols.items()])
-    console.print(view)
+    print_campaign_metrics(done, attribution_days)
+    if out is not None:
+        write_frame(done.report.to_frame(), out)
+
+
+#: Columns of the campaign-metrics table: (rate shown as %, left out when the table would not
+#: fit the terminal); ``--out`` writes every column.
+CAMPAIGN_COLUMNS = {
+    "recipients": (False, False),
+    "ctr": (True, False),
+    "conversion_rate": (True, False),
+    "revenue": (False, True),
+    "revenue_per_sms": (False, False),
+    "aov": (False, True),
+    "opt_out_rate": (True, False),
+    "unsubscribe_rate": (True, True),
+    "roi": (False, False),
+}
+#: Short headers, so that the essentials fit 80 columns.
+CAMPAIGN_HEADERS = {
+    "recipients": "sent to",
+    "ctr": "CTR",
+    "conversion_rate": "conv.",
+    "revenue": "revenue",
+    "revenue_per_sms": "rev/SMS",
+    "aov": "AOV",
+    "opt_out_rate": "opt-out",
+    "unsubscribe_rate": "unsub.",
+    "roi": "ROI",
+}
+
+
+def print_campaign_metrics(done, attribution_days: int) -> None:
+    """What ``campaign-metrics`` prints of a :class:`smsseg.pipeline.CampaignMetricsOutput`."""
+    report = done.report
+    columns = [Column("campaign", label=True)] + [
+        Column(CAMPAIGN_HEADERS[c], optional=optional)
+        for c, (_, optional) in CAMPAIGN_COLUMNS.items()
+    ]
+    rows = [
+        (
+            str(r["campaign_id"]),
+            *(_fmt(float(r[c]), pct) for c, (pct, _) in CAMPAIGN_COLUMNS.items()),
+        )
+        for r in report.by_campaign.to_dict("records")
+    ]
+    title = f"Campaign metrics ({attribution_days}-day last-touch attribution)"
+    console.print(fitted_table(title, columns, rows, full="--out (every column)"))
     for r in report.by_campaign.to_dict("records"):
         style = "bold red" if r.get("holdout_srm_ok") is False else "yellow"
         if r["message"]:
             console.print(f"[{style}]{r['campaign_id']}:[/] ", end="")
             console.print(r["message"], highlight=False, markup=False)
-    if holdout is not None and holdout_share is None:
+    if done.with_plan and done.holdout_share is None:
         console.print(
             "[yellow]note:[/] holdout split not checked: the planned holdout share is unknown"
             " (pass --holdout-share, or --plan the plan directory with its plan.json)",
             highlight=False,
         )
-    if out is not None:
-        write_frame(report.to_frame(), out)
-
-
-def read_plan(plan: Path) -> tuple[Path, float | None]:
-    """The plan file and the holdout share it was made with (``None`` when not recorded).
-
-    ``plan`` is the directory ``smsseg plan`` wrote (``plan.parquet`` + ``plan.json``) or a plan
-    file; a file's share is read from a ``plan.json`` beside it, if any.
-    """
-    plan_file = plan / "plan.parquet" if plan.is_dir() else plan
-    if not plan_file.is_file():
-        raise SmssegError(
-            f"--plan {plan}: no plan found (give the directory of `smsseg plan`, or a plan file)"
-        )
-    meta = plan_file.parent / "plan.json"
-    if not meta.is_file():
-        return plan_file, None
-    try:
-        share = json.loads(meta.read_text(encoding="utf-8")).get("holdout")
-    except (ValueError, OSError, AttributeError) as exc:
-        raise SmssegError(f"cannot read the holdout share from {meta}: {exc}") from None
-    if share is not None and not isinstance(share, int | float):
-        raise SmssegError(f"{meta}: 'holdout' is {share!r}, not a share between 0 and 1")
-    # a plan made with no holdout has nothing to check
-    return plan_file, float(share) if share else None

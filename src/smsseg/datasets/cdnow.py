@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from smsseg import config
 from smsseg._io import atomic_path
 from smsseg.data.contract import TABLES
 from smsseg.errors import SmssegError
@@ -98,7 +99,9 @@ def _check_subset(customers: object, seed: object, available: int) -> None:
         raise SmssegError(f"seed={seed!r} must be an integer >= 0")
 
 
-def cdnow_tables(customers: int | None = None, seed: int = 42) -> dict[str, pd.DataFrame]:
+def cdnow_tables(
+    customers: int | None = None, seed: int = config.DEFAULT_SEED
+) -> dict[str, pd.DataFrame]:
     """CDNOW as data-contract tables: ``customers``, ``orders`` and ``order_items``.
 
     One order per line of the file (same-day lines stay separate orders, as recorded; the BTYD
@@ -186,7 +189,9 @@ def _is_replaceable(directory: Path) -> bool:
     ) and (not entries or any(p.stem == "customers" for p in entries))
 
 
-def write_cdnow(out_dir: str | os.PathLike, customers: int | None = None, seed: int = 42) -> Path:
+def write_cdnow(
+    out_dir: str | os.PathLike, customers: int | None = None, seed: int = config.DEFAULT_SEED
+) -> Path:
     """Write the CDNOW tables to a data directory, as Parquet, atomically.
 
     The directory appears complete or not at all; a previous data directory at ``out_dir`` (one

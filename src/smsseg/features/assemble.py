@@ -15,15 +15,17 @@ from dataclasses import dataclass
 import pandas as pd
 import pyarrow as pa
 
+from smsseg.data.contract import DUCKDB_TYPES
 from smsseg.features._query import Context
 from smsseg.features.catalogue import Feature
 
-DUCKDB_TYPES = {
-    "int": "BIGINT",
-    "float": "DOUBLE",
-    "bool": "BOOLEAN",
-    "str": "VARCHAR",
-    "category": "VARCHAR",
+#: The contract kind each feature dtype is stored as (the DuckDB types are the contract's).
+FEATURE_KINDS = {
+    "int": "int",
+    "float": "float",
+    "bool": "bool",
+    "str": "string",
+    "category": "string",
 }
 
 
@@ -58,7 +60,7 @@ def _literal(value: object) -> str:
 def feature_sql(ctx: Context, part: Part, feature: Feature) -> str:
     """The SELECT item of one feature of one part."""
     if not (ctx.satisfied(part.requires) and ctx.satisfied(feature.requires)):
-        return f"CAST(NULL AS {DUCKDB_TYPES[feature.dtype]}) AS {feature.name}"
+        return f"CAST(NULL AS {DUCKDB_TYPES[FEATURE_KINDS[feature.dtype]]}) AS {feature.name}"
     column = f"{part.alias}.{feature.name}"
     if feature.fill is None:
         return f"{column} AS {feature.name}"

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from smsseg import config
 from smsseg.data.load import Dataset
 from smsseg.features._query import SECONDS_PER_DAY, Context, aggregate_sql, make_context
 from smsseg.features.assemble import Part, fetch_parts, population_sql
@@ -20,7 +21,7 @@ from smsseg.features.browse import CART_QUERY, EVENTS_QUERY, RESTOCK_QUERY, cart
 from smsseg.features.catalogue import AggregateQuery, Feature
 from smsseg.features.category import DEFAULT_TOP_K, category_parts, prices, top_categories
 from smsseg.features.engagement import LOYALTY_QUERY, SMS_QUERY
-from smsseg.features.lifetime import DEFAULT_FIT_SAMPLE, DEFAULT_SEED, btyd_frame
+from smsseg.features.lifetime import DEFAULT_FIT_SAMPLE, btyd_frame
 from smsseg.features.orders import ORDER_FEATURES, ORDERS_QUERY, SEQUENCE_QUERY, orders_table
 from smsseg.features.profile import PROFILE_QUERY
 from smsseg.features.registry import output_features
@@ -64,7 +65,7 @@ def build_features(
     top_k: int = DEFAULT_TOP_K,
     btyd: bool = True,
     btyd_fit_sample: int = DEFAULT_FIT_SAMPLE,
-    seed: int = DEFAULT_SEED,
+    seed: int = config.DEFAULT_SEED,
     progress: Progress | None = None,
 ) -> pd.DataFrame:
     """Point-in-time features of every customer who exists at ``as_of``.

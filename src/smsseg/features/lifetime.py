@@ -15,6 +15,7 @@ import warnings
 
 import pandas as pd
 
+from smsseg import config
 from smsseg.errors import SmssegError
 from smsseg.features import btyd
 from smsseg.features._query import Context
@@ -23,7 +24,6 @@ from smsseg.features.orders import orders_table
 
 TIME_UNIT_DAYS = 7.0
 DEFAULT_FIT_SAMPLE = 20_000
-DEFAULT_SEED = 42
 
 # From the orders aggregate (one pass over the orders, shared with the RFM features): distinct
 # purchase days, first and last purchase day, total spend and the first day's spend.
@@ -80,7 +80,7 @@ def _fit_sample(summary: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
 
 
 def btyd_frame(
-    ctx: Context, fit_sample: int = DEFAULT_FIT_SAMPLE, seed: int = DEFAULT_SEED
+    ctx: Context, fit_sample: int = DEFAULT_FIT_SAMPLE, seed: int = config.DEFAULT_SEED
 ) -> pd.DataFrame:
     """BG/NBD (and Gamma-Gamma) features over ``ctx.horizon_days``; NA when a model cannot be fitted.
 

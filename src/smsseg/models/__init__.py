@@ -1,8 +1,8 @@
-"""Models: churn risk, discount sensitivity, uplift, next order, baselines, evaluation, MLflow.
+"""Models: churn risk, discount sensitivity, uplift, next order, baselines, evaluation.
 
 The estimators follow the scikit-learn contract and save as LightGBM native text plus JSON (no
-pickle). MLflow lives in :mod:`smsseg.models.tracking` and :mod:`smsseg.models.mlflow_runs`,
-imported only when logging (MLflow is slow to import).
+pickle). MLflow lives in :mod:`smsseg.tracking`, imported only when logging (MLflow is slow to
+import).
 """
 
 from smsseg.models._frame import ColumnMismatchError, ModelNotFittedError
@@ -11,6 +11,7 @@ from smsseg.models.bundle import ModelBundle, load_bundle, resolve_model_dir, sa
 from smsseg.models.calibration import Calibrator, select_calibrator
 from smsseg.models.classifier import CalibratedLGBMClassifier
 from smsseg.models.explain import top_reasons
+from smsseg.models.lgbm import LGBMEstimator
 from smsseg.models.metrics import (
     binary_metrics,
     compare_scores,
@@ -20,7 +21,7 @@ from smsseg.models.metrics import (
 from smsseg.models.next_order import NextOrderRegressor
 from smsseg.models.scoring import RiskBands, add_reasons, predict_scores, score_customers
 from smsseg.models.train import TrainResult, TrainSettings, train_models
-from smsseg.models.uplift import TLearner, XLearner, make_learner
+from smsseg.models.uplift import TLearner, UpliftLearner, XLearner, make_learner
 from smsseg.models.uplift_metrics import (
     auuc,
     bootstrap,
@@ -41,9 +42,11 @@ __all__ = [
     "NextOrderRegressor",
     "RecencyRule",
     "RiskBands",
+    "LGBMEstimator",
     "TLearner",
     "TrainResult",
     "TrainSettings",
+    "UpliftLearner",
     "XLearner",
     "add_reasons",
     "auuc",

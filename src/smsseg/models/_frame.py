@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 from sklearn.exceptions import NotFittedError
+from sklearn.utils import check_array
+from sklearn.utils.validation import column_or_1d
 
 from smsseg.errors import SmssegError
 
@@ -27,15 +29,26 @@ class ColumnMismatchError(SmssegError, ValueError):
 
 
 def as_frame(X) -> pd.DataFrame:
-    """``X`` as a DataFrame with string column names (arrays get ``x0, x1, ...``)."""
+    """``X`` as a DataFrame with string column names (arrays get ``x0, x1, ...``).
+
+    A frame keeps its columns (string and category columns are categorical features); anything
+    else goes through scikit-learn's :func:`~sklearn.utils.check_array` (2-d, numeric, dense,
+    at least one row and column; NaN allowed, LightGBM routes it), which words the errors.
+    """
     if isinstance(X, pd.DataFrame):
         if not all(isinstance(c, str) for c in X.columns):
             X = X.rename(columns=str)
         return X
-    arr = np.asarray(X)
-    if arr.ndim != 2:
-        raise ValueError(f"X must be 2-dimensional, got shape {arr.shape}")
+    arr = check_array(X, dtype="numeric", ensure_all_finite="allow-nan", input_name="X")
     return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
+
+
+def check_target(y, estimator: str) -> np.ndarray:
+    """``y`` as a 1-d array of finite values (a column vector is raveled with a warning)."""
+    if y is None:
+        raise ValueError(f"{estimator} requires y to be passed, but the target y is None")
+    y = column_or_1d(y, warn=True)
+    return check_array(y, ensure_2d=False, dtype=None, ensure_all_finite=True, input_name="y")
 
 
 def is_categorical(series: pd.Series) -> bool:
@@ -60,6 +73,25 @@ def learn_categories(X: pd.DataFrame) -> dict[str, list[str]]:
     return categories
 
 
+def shared_levels(
+    frame: pd.DataFrame, features: list[str], levels: dict[str, list[str]] | None = None
+) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """Cast categorical features to pandas categories with one level list for every model."""
+    out = frame.copy()
+    levels = dict(levels or {})
+    for name in features:
+        col = out[name]
+        if not is_categorical(col):
+            continue
+        values = (
+            col.astype(object).where(col.notna(), None).map(lambda v: v if v is None else str(v))
+        )
+        if name not in levels:
+            levels[name] = sorted(v for v in values.dropna().unique())
+        out[name] = pd.Categorical(values, categories=levels[name])
+    return out, levels
+
+
 def check_columns(X: pd.DataFrame, features: Sequence[str], where: str) -> None:
     """Raise :class:`ColumnMismatchError` unless ``X`` has exactly ``features`` (any order)."""
     given = [str(c) for c in X.columns]
@@ -72,8 +104,8 @@ def check_columns(X: pd.DataFrame, features: Sequence[str], where: str) -> None:
         if extra:
             parts.append(f"unexpected {extra[:10]}{' ...' if len(extra) > 10 else ''}")
         raise ColumnMismatchError(
-            f"{where}: X has {len(given)} columns but the model was fitted on {len(features)}; "
-            f"{' and '.join(parts)}. Pass the same feature columns as in fit "
+            f"X has {len(given)} features, but {where} is expecting {len(features)} features as "
+            f"input: {' and '.join(parts)}. Pass the same feature columns as in fit "
             "(e.g. X[model.feature_names_in_])."
         )
 

@@ -24,11 +24,12 @@ from smsseg._io import atomic_path
 from smsseg.errors import SmssegError
 from smsseg.models.classifier import CalibratedLGBMClassifier
 from smsseg.models.next_order import NextOrderRegressor
-from smsseg.models.uplift import _UpliftLearner
+from smsseg.models.uplift import UpliftLearner
 
 BUNDLE_FILE = "bundle.json"
 PARTS = ("churn", "discount", "next_order", "uplift")
-DEFAULT_MODEL_NAME = "smsseg"
+DEFAULT_MODEL_NAME = config.DEFAULT_MODEL_NAME
+model_dir = config.model_dir  # the one rule, declared with the other paths
 
 
 def library_versions() -> dict[str, str]:
@@ -58,7 +59,7 @@ class ModelBundle:
     churn: CalibratedLGBMClassifier
     discount: CalibratedLGBMClassifier | None = None
     next_order: NextOrderRegressor | None = None
-    uplift: _UpliftLearner | None = None
+    uplift: UpliftLearner | None = None
     meta: dict = field(default_factory=dict)
 
     @property
@@ -133,26 +134,24 @@ def load_bundle(directory: str | Path) -> ModelBundle:
         next_order=NextOrderRegressor.load(directory, "next_order")
         if "next_order" in parts
         else None,
-        uplift=_UpliftLearner.load(directory, "uplift") if "uplift" in parts else None,
+        uplift=UpliftLearner.load(directory, "uplift") if "uplift" in parts else None,
         meta=meta,
     )
 
 
 def resolve_model_dir(name_or_path: str | Path | None) -> Path:
-    """A model directory from a path, or a name under ``models/`` (default: ``smsseg``).
+    """The directory of a trained model (see :func:`model_dir` for the rule).
 
     Raises
     ------
     SmssegError
-        When neither a directory with ``bundle.json`` nor ``models/<name>`` exists.
+        When that directory holds no ``bundle.json``.
     """
+    path = model_dir(name_or_path)
+    if (path / BUNDLE_FILE).is_file():
+        return path
     value = str(name_or_path or DEFAULT_MODEL_NAME)
-    candidates = [Path(value), config.MODELS_DIR / value]
-    for path in candidates:
-        if (path / BUNDLE_FILE).is_file():
-            return path
-    tried = " or ".join(f"'{p}'" for p in candidates)
     raise SmssegError(
-        f"--model={value!r}: no trained model found at {tried}; run `smsseg train` first "
-        "or pass the directory of a saved model"
+        f"--model={value!r}: no trained model found at '{path}'; run `smsseg train --model "
+        f"{value}` first or pass the directory of a saved model (a path holding '/')"
     )

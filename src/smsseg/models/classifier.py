@@ -19,18 +19,14 @@ from pathlib import Path
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import ClassifierMixin
 from sklearn.model_selection import train_test_split
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
-from smsseg.models._frame import (
-    ModelNotFittedError,
-    as_frame,
-    categorical_indices,
-    check_columns,
-    learn_categories,
-    to_matrix,
-)
+from smsseg import config
+from smsseg.models._frame import as_frame, check_columns, check_target
 from smsseg.models.calibration import Calibrator, select_calibrator
+from smsseg.models.lgbm import LGBMEstimator
 from smsseg.models.native import read_native, write_native
 
 IMBALANCE = ("auto", "balanced", "none")
@@ -41,18 +37,32 @@ AUTO_IMBALANCE_SHARE = 0.05
 FORMAT_VERSION = 1
 
 
-def _labels(y, where: str) -> np.ndarray:
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"{where}: y must be 1-dimensional, got shape {y.shape}")
-    values = set(np.unique(y).tolist())
-    if not values <= {0, 1}:
-        raise ValueError(f"{where}: y must hold 0/1 labels, got values {sorted(values)[:5]}")
-    return y.astype(np.int64)
+def _encode(y, where: str, classes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``y`` as 0/1 (1 = the larger of its two labels, e.g. churned) and its two labels.
+
+    With ``classes`` (those of ``fit``), labels outside them are refused.
+    """
+    y = check_target(y, "CalibratedLGBMClassifier")
+    check_classification_targets(y)  # "Unknown label type: continuous ..." for a float target
+    found = np.unique(y)
+    if classes is None:
+        if len(found) > 2:
+            raise ValueError(
+                f"Only binary classification is supported. The type of the target is "
+                f"{type_of_target(y, input_name='y')}: {where}: y has {len(found)} labels "
+                f"{found[:5].tolist()}; give two labels (e.g. 0/1)"
+            )
+        classes = found
+    elif not np.isin(found, classes).all():
+        raise ValueError(
+            f"{where}: y has labels {found[~np.isin(found, classes)][:5].tolist()} that fit's y "
+            f"did not have ({classes.tolist()})"
+        )
+    return (y == classes[-1]).astype(np.int64), classes
 
 
-class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
-    """Gradient-boosted trees (LightGBM) for a 0/1 label, early-stopped and calibrated.
+class CalibratedLGBMClassifier(ClassifierMixin, LGBMEstimator):
+    """Gradient-boosted trees (LightGBM) for a binary label, early-stopped and calibrated.
 
     Parameters
     ----------
@@ -101,22 +111,10 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
         imbalance: str = "auto",
         calibration: str = "auto",
         validation_fraction: float = 0.2,
-        random_state: int = 42,
+        random_state: int = config.DEFAULT_SEED,
         n_jobs: int | None = None,
     ):
-        self.n_estimators = n_estimators
-        self.learning_rate = learning_rate
-        self.num_leaves = num_leaves
-        self.min_child_samples = min_child_samples
-        self.subsample = subsample
-        self.colsample_bytree = colsample_bytree
-        self.reg_lambda = reg_lambda
-        self.early_stopping_rounds = early_stopping_rounds
-        self.imbalance = imbalance
-        self.calibration = calibration
-        self.validation_fraction = validation_fraction
-        self.random_state = random_state
-        self.n_jobs = n_jobs
+        self._store_params(locals())
 
     # ----------------------------------------------------------------------------------- fit
     def _check_params(self) -> None:
@@ -129,25 +127,17 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
         if not 0 < float(self.validation_fraction) < 1:
             raise ValueError(f"validation_fraction={self.validation_fraction} must be in (0, 1)")
 
-    def _lgb_params(self, scale_pos_weight: float) -> dict:
-        return {
-            "objective": "binary",
-            "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves,
-            "min_data_in_leaf": self.min_child_samples,
-            "bagging_fraction": self.subsample,
-            "bagging_freq": 1 if self.subsample < 1 else 0,
-            "feature_fraction": self.colsample_bytree,
-            "lambda_l2": self.reg_lambda,
-            "scale_pos_weight": scale_pos_weight,
+    def _binary_params(self, scale_pos_weight: float) -> dict:
+        return self._lgb_params(
+            "binary",
+            bagging_fraction=self.subsample,
+            bagging_freq=1 if self.subsample < 1 else 0,
+            feature_fraction=self.colsample_bytree,
+            lambda_l2=self.reg_lambda,
+            scale_pos_weight=scale_pos_weight,
             # AUC is unaffected by the reweighting; log-loss would judge distorted probabilities.
-            "metric": "auc" if scale_pos_weight != 1.0 else "binary_logloss",
-            "seed": self.random_state,
-            "deterministic": True,
-            "force_col_wise": True,
-            "num_threads": self.n_jobs or 0,
-            "verbosity": -1,
-        }
+            metric="auc" if scale_pos_weight != 1.0 else "binary_logloss",
+        )
 
     def _scale_pos_weight(self, y: np.ndarray) -> float:
         pos, neg = int(y.sum()), int(len(y) - y.sum())
@@ -164,7 +154,7 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : DataFrame (or 2-d array) of features; string/category columns are categorical.
-        y : 0/1 labels.
+        y : two labels (the larger is the event, e.g. 1 = churned).
         eval_set : ``(X_val, y_val)``, e.g. a later snapshot for out-of-time validation.
 
         Returns
@@ -173,24 +163,22 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
         """
         self._check_params()
         X = as_frame(X)
-        y = _labels(y, "fit")
+        y, classes = _encode(y, "fit")
         if len(X) != len(y):
             raise ValueError(f"fit: X has {len(X)} rows but y has {len(y)}")
-        if len(np.unique(y)) < 2:
+        if len(classes) < 2:
             raise ValueError(
-                f"fit: y has one class only ({int(y[0]) if len(y) else 'empty'}); need 0 and 1"
+                f"fit: y has one class only ({classes.tolist()}); need two labels, e.g. 0 and 1"
             )
         if eval_set is None:
             X, X_val, y, y_val = train_test_split(
                 X, y, test_size=self.validation_fraction, stratify=y, random_state=self.random_state
             )
         else:
-            X_val, y_val = as_frame(eval_set[0]), _labels(eval_set[1], "fit eval_set")
-        self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
-        self.n_features_in_ = len(self.feature_names_in_)
-        self.categories_ = learn_categories(X)
-        self.classes_ = np.array([0, 1])
-        check_columns(X_val, list(self.feature_names_in_), "fit eval_set")
+            X_val, y_val = as_frame(eval_set[0]), _encode(eval_set[1], "eval_set", classes)[0]
+        self._learn_features(X)
+        self.classes_ = classes
+        check_columns(X_val, self._features, f"{type(self).__name__} (eval_set)")
         self.scale_pos_weight_ = self._scale_pos_weight(y)
         stop_idx, cal_idx = self._split_validation(y_val)
         self.booster_ = self._train(
@@ -226,15 +214,13 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
     def _train(
         self, M: np.ndarray, y: np.ndarray, M_val: np.ndarray, y_val: np.ndarray
     ) -> lgb.Booster:
-        cats = categorical_indices(list(self.feature_names_in_), self.categories_)
-        names = list(self.feature_names_in_)
-        train = lgb.Dataset(M, y, feature_name=names, categorical_feature=cats, free_raw_data=True)
-        valid = lgb.Dataset(M_val, y_val, reference=train)
+        train = self._dataset(M, y)
+        valid = self._dataset(M_val, y_val, reference=train)
         callbacks = []
         if len(np.unique(y_val)) == 2:
             callbacks.append(lgb.early_stopping(self.early_stopping_rounds, verbose=False))
         return lgb.train(
-            self._lgb_params(self.scale_pos_weight_),
+            self._binary_params(self.scale_pos_weight_),
             train,
             num_boost_round=int(self.n_estimators),
             valid_sets=[valid],
@@ -249,22 +235,6 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
         return select_calibrator(raw, y_cal, method=self.calibration, seed=self.random_state)
 
     # ------------------------------------------------------------------------------ predict
-    def _check_fitted(self, where: str) -> None:
-        if not hasattr(self, "booster_"):
-            raise ModelNotFittedError(
-                f"This {type(self).__name__} is not fitted yet; call fit(X, y) before {where}."
-            )
-
-    def _matrix(self, X: pd.DataFrame) -> np.ndarray:
-        return to_matrix(X, list(self.feature_names_in_), self.categories_)
-
-    def prepare(self, X) -> np.ndarray:
-        """Check ``X``'s columns and return the float matrix the booster reads."""
-        self._check_fitted("prepare")
-        X = as_frame(X)
-        check_columns(X, list(self.feature_names_in_), f"{type(self).__name__}")
-        return self._matrix(X)
-
     def _raw_proba(self, M: np.ndarray) -> np.ndarray:
         margin = self.booster_.predict(M, raw_score=True, num_iteration=self.best_iteration_)
         if self.scale_pos_weight_ != 1.0:
@@ -281,8 +251,14 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X) -> np.ndarray:
-        """0/1 at the 0.5 probability threshold."""
-        return (self.predict_proba(X)[:, 1] > 0.5).astype(np.int64)
+        """The label of ``fit`` (``classes_``) on each side of the 0.5 probability threshold."""
+        positive = self.predict_proba(X)[:, 1] > 0.5
+        return self.classes_[positive.astype(np.int64)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False  # two labels: churn, discount response
+        return tags
 
     def contributions(self, X) -> pd.DataFrame:
         """Per-row LightGBM (TreeSHAP) contributions on the log-odds scale, plus ``bias``.
@@ -310,10 +286,8 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
         self._check_fitted("metadata")
         return {
             "format_version": FORMAT_VERSION,
-            "estimator": type(self).__name__,
-            "params": self.get_params(),
-            "features": list(self.feature_names_in_),
-            "categories": self.categories_,
+            **self._base_metadata(),
+            "classes": self.classes_.tolist(),
             "calibrator": self.calibrator_.to_dict(),
             "scale_pos_weight": self.scale_pos_weight_,
             "best_iteration": self.best_iteration_,
@@ -331,15 +305,11 @@ class CalibratedLGBMClassifier(ClassifierMixin, BaseEstimator):
     def load(cls, directory: str | Path, name: str) -> CalibratedLGBMClassifier:
         """Rebuild a fitted model from :meth:`save`'s two files."""
         booster, meta = read_native(directory, name)
-        model = cls(**meta["params"])
+        model = cls._from_metadata(meta)
         model.booster_ = booster
-        model.feature_names_in_ = np.asarray(meta["features"], dtype=object)
-        model.n_features_in_ = len(meta["features"])
-        model.categories_ = {k: list(v) for k, v in meta["categories"].items()}
         model.calibrator_ = Calibrator.from_dict(meta["calibrator"])
         model.scale_pos_weight_ = float(meta["scale_pos_weight"])
         model.best_iteration_ = int(meta["best_iteration"])
         model.validation_ = meta.get("validation", {})
-        model.classes_ = np.array([0, 1])
-        model.metadata_ = meta
+        model.classes_ = np.asarray(meta.get("classes", [0, 1]))
         return model

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from smsseg import config
 from smsseg.models.uplift import make_learner
 from smsseg.models.uplift_metrics import Interval, bootstrap, uplift_metrics
 
@@ -68,7 +69,7 @@ def evaluate_arm(
     learner: str = "x",
     test_size: float = 0.3,
     n_boot: int = 500,
-    seed: int = 42,
+    seed: int = config.DEFAULT_SEED,
     learner_params: dict | None = None,
 ) -> HillstromResult:
     """Fit ``learner`` on a training split of ``arm`` vs control and evaluate it held out.
@@ -110,7 +111,7 @@ def evaluate(
     outcome: str = "visit",
     learners: tuple[str, ...] = ("t", "x"),
     n_boot: int = 500,
-    seed: int = 42,
+    seed: int = config.DEFAULT_SEED,
     learner_params: dict | None = None,
 ) -> pd.DataFrame:
     """Every arm × learner, one row per metric (estimate, low, high)."""

@@ -15,18 +15,13 @@ from pathlib import Path
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import RegressorMixin
 
+from smsseg import config
 from smsseg.data.load import Dataset
 from smsseg.features.orders import completed_as_of
-from smsseg.models._frame import (
-    ModelNotFittedError,
-    as_frame,
-    categorical_indices,
-    check_columns,
-    learn_categories,
-    to_matrix,
-)
+from smsseg.models._frame import as_frame, check_columns, check_target
+from smsseg.models.lgbm import LGBMEstimator
 from smsseg.models.native import read_native, write_native
 
 # As the churn label: an order counts when it was completed at the end of its window (one
@@ -53,7 +48,7 @@ def days_to_next_order(data: Dataset, cutoffs, horizon_days: int) -> pd.DataFram
     return data.con.execute(_DAYS_SQL, [stamps, h, h]).df()
 
 
-class NextOrderRegressor(RegressorMixin, BaseEstimator):
+class NextOrderRegressor(RegressorMixin, LGBMEstimator):
     """LightGBM regression of days to the next order, early-stopped on ``eval_set``.
 
     Parameters
@@ -72,59 +67,30 @@ class NextOrderRegressor(RegressorMixin, BaseEstimator):
         num_leaves: int = 31,
         min_child_samples: int = 50,
         early_stopping_rounds: int = 30,
-        random_state: int = 42,
+        random_state: int = config.DEFAULT_SEED,
         n_jobs: int | None = None,
     ):
-        self.n_estimators = n_estimators
-        self.learning_rate = learning_rate
-        self.num_leaves = num_leaves
-        self.min_child_samples = min_child_samples
-        self.early_stopping_rounds = early_stopping_rounds
-        self.random_state = random_state
-        self.n_jobs = n_jobs
+        self._store_params(locals())
 
-    def fit(self, X, days, eval_set: tuple | None = None) -> NextOrderRegressor:
+    def fit(self, X, y, eval_set: tuple | None = None) -> NextOrderRegressor:
+        """Fit on ``X`` and ``y``, the days to the next order; early-stop on ``eval_set``."""
         X = as_frame(X)
-        days = np.asarray(days, dtype=np.float64)
+        days = check_target(y, type(self).__name__).astype(np.float64)
         if len(days) != len(X) or len(X) == 0:
             raise ValueError(
-                f"fit: X has {len(X)} rows and days {len(days)}; need equal, non-zero counts"
+                f"fit: X has {len(X)} rows and y {len(days)}; need equal, non-zero counts"
             )
-        self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
-        self.n_features_in_ = len(self.feature_names_in_)
-        self.categories_ = learn_categories(X)
-        names = list(self.feature_names_in_)
-        params = {
-            "objective": "regression",
-            "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves,
-            "min_data_in_leaf": self.min_child_samples,
-            "seed": self.random_state,
-            "deterministic": True,
-            "force_col_wise": True,
-            "num_threads": self.n_jobs or 0,
-            "verbosity": -1,
-        }
-        train = lgb.Dataset(
-            to_matrix(X, names, self.categories_),
-            days,
-            feature_name=names,
-            categorical_feature=categorical_indices(names, self.categories_),
-        )
+        self._learn_features(X)
+        train = self._dataset(self._matrix(X), days)
         valid_sets, callbacks = [], []
         if eval_set is not None and len(eval_set[1]):
             X_val = as_frame(eval_set[0])
-            check_columns(X_val, names, "fit eval_set")
-            valid_sets = [
-                lgb.Dataset(
-                    to_matrix(X_val, names, self.categories_),
-                    np.asarray(eval_set[1], float),
-                    reference=train,
-                )
-            ]
+            check_columns(X_val, self._features, f"{type(self).__name__} (eval_set)")
+            valid = np.asarray(eval_set[1], float)
+            valid_sets = [self._dataset(self._matrix(X_val), valid, reference=train)]
             callbacks = [lgb.early_stopping(self.early_stopping_rounds, verbose=False)]
         self.booster_ = lgb.train(
-            params,
+            self._lgb_params("regression"),
             train,
             num_boost_round=int(self.n_estimators),
             valid_sets=valid_sets,
@@ -135,15 +101,6 @@ class NextOrderRegressor(RegressorMixin, BaseEstimator):
         )
         return self
 
-    def prepare(self, X) -> np.ndarray:
-        if not hasattr(self, "booster_"):
-            raise ModelNotFittedError(
-                "This NextOrderRegressor is not fitted yet; call fit(X, days) first."
-            )
-        X = as_frame(X)
-        check_columns(X, list(self.feature_names_in_), "NextOrderRegressor")
-        return to_matrix(X, list(self.feature_names_in_), self.categories_)
-
     def days_from_matrix(self, M: np.ndarray) -> np.ndarray:
         """Predicted days for a matrix made by :meth:`prepare` (at least 0)."""
         return np.maximum(self.booster_.predict(M, num_iteration=self.best_iteration_), 0.0)
@@ -152,11 +109,9 @@ class NextOrderRegressor(RegressorMixin, BaseEstimator):
         return self.days_from_matrix(self.prepare(X))
 
     def save(self, directory: str | Path, name: str, extra: dict | None = None) -> Path:
+        self._check_fitted("save")
         meta = {
-            "estimator": type(self).__name__,
-            "params": self.get_params(),
-            "features": list(self.feature_names_in_),
-            "categories": self.categories_,
+            **self._base_metadata(),
             "best_iteration": self.best_iteration_,
             **(extra or {}),
         }
@@ -165,11 +120,7 @@ class NextOrderRegressor(RegressorMixin, BaseEstimator):
     @classmethod
     def load(cls, directory: str | Path, name: str) -> NextOrderRegressor:
         booster, meta = read_native(directory, name)
-        model = cls(**meta["params"])
+        model = cls._from_metadata(meta)
         model.booster_ = booster
-        model.feature_names_in_ = np.asarray(meta["features"], dtype=object)
-        model.n_features_in_ = len(meta["features"])
-        model.categories_ = {k: list(v) for k, v in meta["categories"].items()}
         model.best_iteration_ = int(meta["best_iteration"])
-        model.metadata_ = meta
         return model

@@ -12,7 +12,7 @@ Champion / challenger (:mod:`smsseg.models.champion`): the churn scorer deployed
 the best out-of-time AUC among calibrated BG/NBD, the LightGBM model and their blend; likewise a
 discount or next-order model that does not beat its rule on the test rows is replaced by the rule.
 The uplift model, when the data holds a randomized test, is trained by
-:mod:`smsseg.models.train_uplift`. MLflow logging is separate (:mod:`smsseg.models.mlflow_runs`).
+:mod:`smsseg.models.train_uplift`. MLflow logging is separate (:mod:`smsseg.tracking`).
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from smsseg import config
 from smsseg.data.load import Dataset
 from smsseg.errors import SmssegError
 from smsseg.features.labels import CensoredLabelWarning
-from smsseg.models._frame import is_categorical
+from smsseg.models._frame import is_categorical, shared_levels
 from smsseg.models.baselines import RecencyRule, bgnbd_churn_probability
 from smsseg.models.bundle import ModelBundle, library_versions
 from smsseg.models.champion import (
@@ -78,7 +79,7 @@ class TrainSettings:
     horizon_days: int = 90
     n_snapshots: int | None = None
     spacing_days: int | None = None
-    seed: int = 42
+    seed: int = config.DEFAULT_SEED
     n_jobs: int | None = None
     churn_params: dict = field(default_factory=dict)
     discount_params: dict = field(default_factory=dict)
@@ -139,25 +140,6 @@ def select_features(frame: pd.DataFrame, max_levels: int) -> tuple[list[str], di
         else:
             chosen.append(name)
     return chosen, dropped
-
-
-def shared_levels(
-    frame: pd.DataFrame, features: list[str], levels: dict[str, list[str]] | None = None
-) -> tuple[pd.DataFrame, dict[str, list[str]]]:
-    """Cast categorical features to pandas categories with one level list for every model."""
-    out = frame.copy()
-    levels = dict(levels or {})
-    for name in features:
-        col = out[name]
-        if not is_categorical(col):
-            continue
-        values = (
-            col.astype(object).where(col.notna(), None).map(lambda v: v if v is None else str(v))
-        )
-        if name not in levels:
-            levels[name] = sorted(v for v in values.dropna().unique())
-        out[name] = pd.Categorical(values, categories=levels[name])
-    return out, levels
 
 
 def _held_out_customers(ids: pd.Index, share: float, seed: int) -> np.ndarray:

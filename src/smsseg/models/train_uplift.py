@@ -16,7 +16,8 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from smsseg.data.load import Dataset
-from smsseg.models.uplift import _UpliftLearner, make_learner
+from smsseg.models._frame import shared_levels
+from smsseg.models.uplift import UpliftLearner, make_learner
 from smsseg.models.uplift_metrics import Interval, bootstrap, uplift_metrics
 
 CONTROL = "control"
@@ -39,7 +40,7 @@ _OUTCOME_SQL = """
 class UpliftReport:
     """The uplift model (or why there is none) and its held-out evaluation."""
 
-    model: _UpliftLearner | None = None
+    model: UpliftLearner | None = None
     campaign: str | None = None
     note: str | None = None
     metrics: dict[str, Interval] = field(default_factory=dict)
@@ -102,7 +103,6 @@ def train_uplift(
 ) -> UpliftReport:
     """Fit and evaluate the uplift learner on the latest usable randomized campaign."""
     from smsseg.features import build_features
-    from smsseg.models.train import shared_levels
 
     campaign, why = find_campaign(
         data, as_of, settings.uplift_window_days, settings.uplift_campaign

@@ -20,6 +20,19 @@ folds only (inner folds drawn from those rows alone), their imputed effects trai
 ``tau1``, and these predict fold ``k``. No label of fold ``k`` reaches its out-of-fold uplift,
 so it is an honest in-sample evaluation. :meth:`predict` uses models refitted on all rows (their
 ``tau`` learn the imputed effects of the plain, non-nested cross-fitting over all rows).
+
+Example: the treatment lifts the outcome only where ``x1 > 0``, and both learners find it.
+
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> X = rng.normal(size=(400, 2))
+>>> treatment = np.arange(400) % 2
+>>> y = (X[:, 0] + treatment * (X[:, 1] > 0) + rng.normal(size=400) > 0.5).astype(int)
+>>> for learner in (TLearner, XLearner):
+...     model = learner(n_estimators=30, min_child_samples=20, n_jobs=1).fit(X, treatment, y)
+...     print(model.predict(X[X[:, 1] > 0]).mean() > model.predict(X[X[:, 1] <= 0]).mean())
+True
+True
 """
 
 from __future__ import annotations
@@ -30,18 +43,12 @@ from pathlib import Path
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 from sklearn.model_selection import StratifiedKFold
 
+from smsseg import config
 from smsseg._io import write_text
-from smsseg.models._frame import (
-    ModelNotFittedError,
-    as_frame,
-    categorical_indices,
-    check_columns,
-    learn_categories,
-    to_matrix,
-)
+from smsseg.models._frame import as_frame
+from smsseg.models.lgbm import LGBMEstimator
 
 
 def _treatment(t, n: int) -> np.ndarray:
@@ -60,11 +67,17 @@ def _treatment(t, n: int) -> np.ndarray:
     return t
 
 
-class _UpliftLearner(BaseEstimator):
-    """Shared plumbing: parameters, encoding, boosters, folds, save/load."""
+class UpliftLearner(LGBMEstimator):
+    """The meta-learners' shared plumbing: treatment checks, outcome kind, folds, save/load.
+
+    ``fit(X, treatment, y)`` takes the arm of each row (1 = treated) besides its outcome: the
+    randomized test is the estimator's input, as in causal-inference libraries.
+    """
 
     kind = ""
     final_parts: tuple[str, ...] = ()
+    fitted_attribute = "boosters_"
+    fit_signature = "fit(X, treatment, y)"
 
     def __init__(
         self,
@@ -74,35 +87,14 @@ class _UpliftLearner(BaseEstimator):
         num_leaves: int = 15,
         min_child_samples: int = 100,
         n_folds: int = 5,
-        random_state: int = 42,
+        random_state: int = config.DEFAULT_SEED,
         n_jobs: int | None = None,
     ):
-        self.n_estimators = n_estimators
-        self.learning_rate = learning_rate
-        self.num_leaves = num_leaves
-        self.min_child_samples = min_child_samples
-        self.n_folds = n_folds
-        self.random_state = random_state
-        self.n_jobs = n_jobs
-
-    def _params(self, objective: str) -> dict:
-        return {
-            "objective": objective,
-            "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves,
-            "min_data_in_leaf": self.min_child_samples,
-            "lambda_l2": 1.0,
-            "seed": self.random_state,
-            "deterministic": True,
-            "force_col_wise": True,
-            "num_threads": self.n_jobs or 0,
-            "verbosity": -1,
-        }
+        self._store_params(locals())
 
     def _booster(self, M: np.ndarray, target: np.ndarray, objective: str) -> lgb.Booster:
-        cats = categorical_indices(self.features_, self.categories_)
-        data = lgb.Dataset(M, target, feature_name=self.features_, categorical_feature=cats)
-        return lgb.train(self._params(objective), data, num_boost_round=int(self.n_estimators))
+        params = self._lgb_params(objective, lambda_l2=1.0)
+        return lgb.train(params, self._dataset(M, target), num_boost_round=int(self.n_estimators))
 
     @staticmethod
     def _outcome(y) -> tuple[np.ndarray, str]:
@@ -118,12 +110,9 @@ class _UpliftLearner(BaseEstimator):
         y, self.objective_ = self._outcome(y)
         if len(y) != len(X):
             raise ValueError(f"y has {len(y)} rows but X has {len(X)}")
-        self.features_ = [str(c) for c in X.columns]
-        self.feature_names_in_ = np.asarray(self.features_, dtype=object)
-        self.n_features_in_ = len(self.features_)
-        self.categories_ = learn_categories(X)
+        self._learn_features(X)
         self.propensity_ = float(t.mean())
-        M = to_matrix(X, self.features_, self.categories_)
+        M = self._matrix(X)
         folds = self._folds(t, y)
         self.oof_fold_ = np.empty(len(y), dtype=np.int64)
         for k, (_, held_idx) in enumerate(folds):
@@ -139,16 +128,6 @@ class _UpliftLearner(BaseEstimator):
     def _predict_mu(self, booster: lgb.Booster, M: np.ndarray) -> np.ndarray:
         return booster.predict(M)  # probability for binary outcomes, value for regression
 
-    def prepare(self, X) -> np.ndarray:
-        """Check columns and return the matrix the boosters read."""
-        if not hasattr(self, "boosters_"):
-            raise ModelNotFittedError(
-                f"This {type(self).__name__} is not fitted yet; call fit(X, treatment, y)."
-            )
-        X = as_frame(X)
-        check_columns(X, self.features_, type(self).__name__)
-        return to_matrix(X, self.features_, self.categories_)
-
     def predict(self, X) -> np.ndarray:
         """Predicted uplift (treated minus control outcome) per row."""
         return self.uplift_from_matrix(self.prepare(X))
@@ -158,14 +137,13 @@ class _UpliftLearner(BaseEstimator):
 
     def save(self, directory: str | Path, name: str, extra: dict | None = None) -> Path:
         """Write one ``<name>_<part>.txt`` per final booster and ``<name>.json``."""
+        self._check_fitted("save")
         directory = Path(directory)
         for part, booster in self.boosters_.items():
             write_text(booster.model_to_string(), directory / f"{name}_{part}.txt")
         meta = {
             "learner": self.kind,
-            "params": self.get_params(),
-            "features": self.features_,
-            "categories": self.categories_,
+            **self._base_metadata(),
             "propensity": self.propensity_,
             "objective": self.objective_,
             **(extra or {}),
@@ -173,16 +151,12 @@ class _UpliftLearner(BaseEstimator):
         return write_text(json.dumps(meta, indent=2, default=str), directory / f"{name}.json")
 
     @staticmethod
-    def load(directory: str | Path, name: str) -> _UpliftLearner:
+    def load(directory: str | Path, name: str) -> UpliftLearner:
         """Rebuild a fitted T- or X-learner from :meth:`save`'s files."""
         directory = Path(directory)
         meta = json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
         cls = {"t": TLearner, "x": XLearner}[meta["learner"]]
-        model = cls(**meta["params"])
-        model.features_ = list(meta["features"])
-        model.feature_names_in_ = np.asarray(model.features_, dtype=object)
-        model.n_features_in_ = len(model.features_)
-        model.categories_ = {k: list(v) for k, v in meta["categories"].items()}
+        model = cls._from_metadata(meta)
         model.propensity_ = float(meta["propensity"])
         model.objective_ = meta["objective"]
         model.boosters_ = {
@@ -191,17 +165,13 @@ class _UpliftLearner(BaseEstimator):
             )
             for part in cls.final_parts
         }
-        model.metadata_ = meta
         return model
 
 
-class TLearner(_UpliftLearner):
+class TLearner(UpliftLearner):
     """Two outcome models, one per arm; uplift is their difference (see module docstring).
 
-    Example
-    -------
-    >>> model = TLearner(n_estimators=100).fit(X, treatment, y)  # doctest: +SKIP
-    >>> model.predict(X_new)  # doctest: +SKIP
+    Example: see the module docstring.
     """
 
     kind = "t"
@@ -231,13 +201,10 @@ class TLearner(_UpliftLearner):
         )
 
 
-class XLearner(_UpliftLearner):
+class XLearner(UpliftLearner):
     """Künzel's X-learner with cross-fitted outcome models (see module docstring).
 
-    Example
-    -------
-    >>> model = XLearner(n_estimators=100).fit(X, treatment, y)  # doctest: +SKIP
-    >>> model.predict(X_new)  # doctest: +SKIP
+    Example: see the module docstring.
     """
 
     kind = "x"
@@ -288,7 +255,7 @@ class XLearner(_UpliftLearner):
         return self._combine(self.boosters_["tau0"], self.boosters_["tau1"], M)
 
 
-def make_learner(kind: str, **params) -> _UpliftLearner:
+def make_learner(kind: str, **params) -> UpliftLearner:
     """``"t"`` → :class:`TLearner`, ``"x"`` → :class:`XLearner`."""
     learners = {"t": TLearner, "x": XLearner}
     if kind not in learners:
@@ -296,6 +263,6 @@ def make_learner(kind: str, **params) -> _UpliftLearner:
     return learners[kind](**params)
 
 
-def uplift_frame(model: _UpliftLearner, X: pd.DataFrame) -> pd.Series:
+def uplift_frame(model: UpliftLearner, X: pd.DataFrame) -> pd.Series:
     """Predicted uplift as a Series indexed like ``X``."""
     return pd.Series(model.predict(X), index=X.index, name="uplift")

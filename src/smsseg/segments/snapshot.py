@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from smsseg import config
 from smsseg.segments.assign import assign_segments, prepare_scores
 from smsseg.segments.catalogue import Catalogue
 from smsseg.segments.summary import segment_flows, segment_summary, transitions
@@ -46,7 +47,7 @@ def run_segments(
     scores: pd.DataFrame | None,
     catalogue: Catalogue,
     tiers: ValueTiers | None = None,
-    seed: int = 42,
+    seed: int = config.DEFAULT_SEED,
 ) -> SegmentRun:
     """Tiers (fitted here unless given), membership, segment summary and tier profile.
 

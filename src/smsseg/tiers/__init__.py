@@ -13,7 +13,7 @@ from smsseg.tiers.estimator import (
     ValueTiers,
 )
 from smsseg.tiers.profile import PROFILE_COLUMNS, tier_profile
-from smsseg.tiers.store import default_tiers_path, load_tiers, log_tiers, save_tiers
+from smsseg.tiers.store import default_tiers_path, load_tiers, save_tiers
 from smsseg.tiers.values import VALUE_WEIGHTS, value_matrix
 
 __all__ = [
@@ -25,7 +25,6 @@ __all__ = [
     "ValueTiers",
     "default_tiers_path",
     "load_tiers",
-    "log_tiers",
     "save_tiers",
     "tier_profile",
     "value_matrix",

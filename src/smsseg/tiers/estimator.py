@@ -27,6 +27,7 @@ from sklearn.metrics import (
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from smsseg import config
 from smsseg.errors import SmssegError
 from smsseg.tiers.profile import tier_profile
 from smsseg.tiers.values import VALUE_WEIGHTS, value_matrix
@@ -102,7 +103,7 @@ class ValueTiers(BaseEstimator):
         value_weights: Mapping[str, float] | None = None,
         n_init: int = 4,
         sample_size: int = 2000,
-        random_state: int | None = 42,
+        random_state: int | None = config.DEFAULT_SEED,
     ):
         self.k_range = k_range
         self.criterion = criterion

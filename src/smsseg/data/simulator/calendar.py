@@ -16,6 +16,7 @@ import pandas as pd
 from smsseg.data.simulator.catalog import CATEGORIES, CATEGORY_POPULARITY
 from smsseg.data.simulator.params import MIN_PERIOD_DAYS
 from smsseg.errors import SmssegError
+from smsseg.timeutil import parse_as_of
 
 #: days modelled after the end of the period, so oracle horizons may reach past it
 EXTRA_DAYS = 400
@@ -54,17 +55,13 @@ class Period:
 
 
 def _as_timestamp(value: object, name: str) -> pd.Timestamp:
+    """:func:`smsseg.timeutil.parse_as_of` (one parser, one wording), as a SimulationError."""
     try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise SimulationError(
-            f"{name}={value!r} is not an ISO date or timestamp (e.g. 2024-01-01)"
-        ) from exc
-    if stamp is pd.NaT:
-        raise SimulationError(f"{name}={value!r} is not an ISO date or timestamp (e.g. 2024-01-01)")
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return stamp.as_unit("us")
+        return parse_as_of(value, name).as_unit("us")
+    except SimulationError:
+        raise
+    except SmssegError as exc:
+        raise SimulationError(str(exc)) from None
 
 
 def parse_period(start: object, end: object, today: pd.Timestamp | None = None) -> Period:

@@ -31,7 +31,7 @@ from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 from smsseg import config
 from smsseg.models.bundle import ModelBundle, library_versions, save_bundle
 from smsseg.models.plots import close
-from smsseg.models.pyfunc import MODEL_CODE
+from smsseg.tracking.pyfunc import MODEL_CODE
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The MLflow ``pyfunc`` flavour of a model bundle: features in, scores out.
 
 MLflow pickles a ``PythonModel`` instance unless it is logged "from code"; we log
-:mod:`smsseg.models.pyfunc_model` (a file that builds the model) instead, so the logged model is
+:mod:`smsseg.tracking.pyfunc_model` (a file that builds the model) instead, so the logged model is
 that file plus the bundle's LightGBM text and JSON files as artifacts - no pickle.
 """
 

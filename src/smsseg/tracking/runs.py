@@ -1,4 +1,6 @@
-"""Log a :class:`~smsseg.models.train.TrainResult` to MLflow: one run per model kind.
+"""What smsseg logs to MLflow: training runs (one per model kind), backtests and value tiers.
+
+Training: a :class:`~smsseg.models.train.TrainResult` logs one run per model kind.
 
 Experiments are ``<experiment>-churn``, ``<experiment>-discount`` and ``<experiment>-uplift``;
 registered models carry the same names. Each registered model is a scoring bundle holding the
@@ -9,14 +11,28 @@ churn model plus that kind's model (the scorer always needs churn), loadable wit
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Sequence
 
+import mlflow
 import pandas as pd
 
 from smsseg.data.load import Dataset
 from smsseg.models import plots
 from smsseg.models.scoring import predict_scores
-from smsseg.models.tracking import LoggedModel, data_fingerprint, input_example, log_run
 from smsseg.models.train import LABELS, TrainResult
+from smsseg.tiers.estimator import ValueTiers
+from smsseg.tracking.store import (
+    LoggedModel,
+    configure,
+    data_fingerprint,
+    experiment_id,
+    input_example,
+    log_run,
+)
+
+#: The MLflow experiment of value-tier fits.
+TIERS_EXPERIMENT = "smsseg-tiers"
 
 
 def _fingerprint(data: Dataset, as_of, frame: pd.DataFrame) -> dict:
@@ -106,7 +122,7 @@ def log_training(
     Returns
     -------
     dict
-        kind → :class:`~smsseg.models.tracking.LoggedModel`.
+        kind → :class:`~smsseg.tracking.store.LoggedModel`.
     """
     bundle = result.bundle
     frame = result.snapshots[[*result.features, *LABELS]]
@@ -205,10 +221,7 @@ def log_backtest(result, experiment: str = "smsseg", uri: str | None = None) -> 
     every population (``<population>.<score>.<metric>``) and the AUC ``train`` reported; artifacts:
     the JSON report and ROC / calibration plots. Returns the run id.
     """
-    import mlflow
-
     from smsseg.models.backtest import BACKTEST_SCORES, backtest_report
-    from smsseg.models.tracking import configure, experiment_id
 
     uri = configure(uri)
     summary = result.summary()
@@ -236,3 +249,47 @@ def log_backtest(result, experiment: str = "smsseg", uri: str | None = None) -> 
             mlflow.log_figure(fig, f"plots/{name}.png")
             plots.close(fig)
     return run.info.run_id
+
+
+def log_tiers(
+    tiers: ValueTiers,
+    profile: pd.DataFrame | None = None,
+    stability: Sequence[float] | None = None,
+    *,
+    experiment: str = TIERS_EXPERIMENT,
+    run_name: str = "value-tiers",
+    tags: dict[str, str] | None = None,
+) -> str:
+    """Log tiers to MLflow (``config.tracking_uri()``): parameters, criterion values, stability,
+    the JSON and the profile as artifacts. Returns the run id.
+
+    Only aggregate numbers are logged: no customer identifiers and no phone numbers.
+    """
+    uri = configure()
+    with mlflow.start_run(
+        experiment_id=experiment_id(experiment, uri), run_name=run_name, tags=tags
+    ) as run:
+        mlflow.log_params(
+            {
+                "k": tiers.k_,
+                "criterion": tiers.criterion,
+                "k_range": f"{tiers.k_range[0]}-{tiers.k_range[1]}",
+                "names": ",".join(tiers.names_),
+                "features": ",".join(str(c) for c in tiers.feature_names_in_),
+                "random_state": tiers.random_state,
+            }
+        )
+        metrics = {
+            f"{tiers.criterion}_k{k}": v
+            for k, v in tiers.criterion_values_.items()
+            if not math.isnan(v)
+        }
+        if stability:
+            metrics["ari_mean"] = float(sum(stability) / len(stability))
+            metrics["ari_min"] = float(min(stability))
+        if metrics:
+            mlflow.log_metrics(metrics)
+        mlflow.log_dict(tiers.to_dict(), "tiers/value_tiers.json")
+        if profile is not None:
+            mlflow.log_text(profile.to_csv(index=False), "tiers/tier_profile.csv")
+        return run.info.run_id

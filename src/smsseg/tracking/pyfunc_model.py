@@ -2,6 +2,6 @@
 
 from mlflow.models import set_model
 
-from smsseg.models.pyfunc import SmssegPyfuncModel
+from smsseg.tracking.pyfunc import SmssegPyfuncModel
 
 set_model(SmssegPyfuncModel())

@@ -1,0 +1,3 @@
+from smsseg.cli import main
+
+main()
