@@ -65,3 +65,13 @@ def test_unknown_method_is_rejected():
         select_calibrator(np.array([0.2, 0.8]), np.array([0, 1]), method="beta")
     with pytest.raises(ValueError, match="calibrator kind='beta'"):
         Calibrator.from_dict({"kind": "beta"})
+
+
+def test_a_steep_platt_map_saturates_without_overflow_warnings():
+    import warnings
+
+    cal = Calibrator("sigmoid", coef=50.0, intercept=-900.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # np.exp overflowed here before expit
+        out = cal(np.array([1e-9, 0.5, 1 - 1e-9]))
+    assert np.all((out >= 0) & (out <= 1)) and out[0] == 0.0

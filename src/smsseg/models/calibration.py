@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.special import expit
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss
@@ -47,7 +48,7 @@ class Calibrator:
         if self.kind == "none":
             return p
         if self.kind == "sigmoid":
-            return 1.0 / (1.0 + np.exp(-(self.coef * _logit(p) + self.intercept)))
+            return expit(self.coef * _logit(p) + self.intercept)
         if self.kind == "isotonic":
             # Same as IsotonicRegression(out_of_bounds="clip").predict: linear between thresholds.
             return np.interp(p, self.x, self.y)

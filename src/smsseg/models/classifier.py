@@ -19,6 +19,7 @@ from pathlib import Path
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 from sklearn.base import ClassifierMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
@@ -239,7 +240,7 @@ class CalibratedLGBMClassifier(ClassifierMixin, LGBMEstimator):
         margin = self.booster_.predict(M, raw_score=True, num_iteration=self.best_iteration_)
         if self.scale_pos_weight_ != 1.0:
             margin = margin - math.log(self.scale_pos_weight_)  # undo the reweighting's prior shift
-        return 1.0 / (1.0 + np.exp(-margin))
+        return expit(margin)
 
     def proba_from_matrix(self, M: np.ndarray) -> np.ndarray:
         """Calibrated P(y=1) for a matrix made by :meth:`prepare` (no checks: the fast path)."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 from smsseg.data.load import Dataset
 from smsseg.features._query import timestamp_literal
@@ -81,7 +82,7 @@ def shifted(p: np.ndarray, shift: float, buyers: np.ndarray) -> np.ndarray:
     if not shift:
         return p
     z = np.log(np.clip(p, 1e-6, 1 - 1e-6) / np.clip(1 - p, 1e-6, 1))
-    return np.where(np.asarray(buyers, dtype=bool), 1.0 / (1.0 + np.exp(-(z + shift))), p)
+    return np.where(np.asarray(buyers, dtype=bool), expit(z + shift), p)
 
 
 def choose_seasonal_shift(
