@@ -35,3 +35,26 @@ def edit_csv(path: Path, row: int, column: str, value: str) -> Path:
 
 def table(out: Path, name: str) -> pd.DataFrame:
     return pd.read_parquet(out / f"{name}.parquet")
+
+
+def count_like(report, kind: str, fragment: str, source: str | None = None) -> int:
+    """Total of the report lines of ``kind`` whose text holds ``fragment``."""
+    return sum(
+        line.count
+        for line in report.lines
+        if line.kind == kind and fragment in line.what and source in (None, line.source)
+    )
+
+
+def import_shop(out: Path, customers: bool = True):
+    """The Shopify fixtures imported into ``out`` (the base every other source merges into)."""
+    from smsseg.importers import import_shopify
+
+    return import_shopify(
+        out,
+        fixture("shopify_orders.csv"),
+        fixture("shopify_customers.csv") if customers else None,
+        fixture("shopify_products.csv"),
+        exported_at=EXPORTED_AT,
+        now=NOW,
+    )

@@ -84,6 +84,12 @@ def write_import(
                 report.add(line.source, line.kind, line.what, line.count, line.examples)
     sources[staged.source] = staged
     tables = build_tables(list(sources.values()), report, now)
+    if tables["orders"].empty:
+        raise SmssegError(
+            f"no orders to write to '{out}': the data contract requires orders, and only a "
+            "Shopify orders export gives them; import it first (smsseg import shopify --orders "
+            f"F --out {out}), then this file into the same directory"
+        )
     report.facts["sources"] = sorted(sources)
     with atomic_path(out) as tmp:
         tmp.mkdir()
