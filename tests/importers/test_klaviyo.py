@@ -132,3 +132,15 @@ def test_a_line_that_is_not_json_is_named(tmp_path):
     path.write_text(fixture("klaviyo_events.jsonl").read_text() + "{not json\n")
     with pytest.raises(SmssegError, match="events.jsonl, line 3: not JSON"):
         run(tmp_path / "data", profiles=None, events=path)
+
+
+def test_events_of_profiles_nobody_can_identify_are_dropped_and_counted(tmp_path):
+    page = json.loads(fixture("klaviyo_events.jsonl").read_text().splitlines()[0])
+    page["included"] = [i for i in page["included"] if i["type"] != "profile"]
+    path = tmp_path / "events.jsonl"
+    path.write_text(json.dumps(page) + "\n")
+    result = run(tmp_path / "data", profiles=None, events=path)
+    assert "events" not in result.row_counts  # no customer was invented for them
+    assert result.row_counts["customers"] == 7
+    # 6 events: 3 kept types (view, cart, 2 SMS = 4) lost; Sent SMS / Placed Order left out
+    assert count_like(result.report, "dropped", "neither the profile export nor") == 4

@@ -329,10 +329,18 @@ def stage_klaviyo(
         sms.append(consent)
     if events is not None:
         browse, sms_events, named = stage_events(events, now=now, report=report)
-        # profiles named only by events are matched by the e-mail their page includes, if any
+        # profiles named only by events are matched by the e-mail their page includes; events
+        # of a profile with neither a profile row nor an e-mail cannot be matched to anyone
         known = set(people[0]["person_key"]) if people else set()
-        people.append(named[~named["person_key"].isin(known)])
-        sms.append(sms_events)
+        named = named[~named["person_key"].isin(known)]
+        orphan = set(named.loc[named["email_key"].isna(), "person_key"])
+        lost = browse["person_key"].isin(orphan).sum() + sms_events["person_key"].isin(orphan).sum()
+        report.add(SOURCE, "dropped", "events of profiles neither the profile export nor the "
+                   "page's included profiles identify (export with include=profile)",
+                   int(lost))  # fmt: skip
+        browse = browse[~browse["person_key"].isin(orphan)]
+        people.append(named[~named["person_key"].isin(orphan)])
+        sms.append(sms_events[~sms_events["person_key"].isin(orphan)])
     staged_people = conform("people", pd.concat(people, ignore_index=True))
     all_sms = conform("sms", pd.concat(sms, ignore_index=True))
     frames = {"people": staged_people, "sms": all_sms}
@@ -347,7 +355,8 @@ def stage_klaviyo(
     )
     first_seen = first[first["occurred_at"].notna()].groupby("person_key")["occurred_at"].min()
     undated = staged_people["created_at"].isna()
-    staged_people.loc[undated, "created_at"] = staged_people.loc[undated, "person_key"].map(
-        first_seen
+    keys = staged_people.loc[undated, "person_key"]
+    staged_people.loc[undated, "created_at"] = first_seen.reindex(keys).to_numpy(
+        dtype="datetime64[ns]"
     )
     return Staged(SOURCE, frames, exported_at)
