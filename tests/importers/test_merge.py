@@ -166,7 +166,10 @@ EDITS = [
     ("shopify_orders.csv", 2, "Financial Status", "pending", "guessed", "not paid at export"),
     ("shopify_orders.csv", 0, "Refunded Amount", "10.00", "guessed", "partially refunded"),
     ("shopify_orders.csv", 0, "Financial Status", "refunded", "guessed", "fully refunded"),
+    ("shopify_orders.csv", 1, "Lineitem discount", "99.00", "guessed", "discount exceeds"),
+    ("shopify_orders.csv", 3, "Lineitem quantity", "0", "guessed", "quantity 0"),
     ("shopify_customers.csv", 3, "Customer ID", "7.02256E+12", "dropped", "'Customer ID' values"),
+    ("shopify_customers.csv", 3, "Accepts SMS Marketing", "maybe", "dropped", "neither yes nor"),
     ("shopify_customers.csv", 3, "Accepts SMS Marketing", "yes", "guessed", "(undated)"),
     ("shopify_customers.csv", 4, "Phone", "1.41556E+10", "dropped", "Excel turned into numbers"),
     ("shopify_customers.csv", 1, "Customer ID", "'7022550002", "cleaned", "leading '"),
@@ -174,6 +177,7 @@ EDITS = [
     ("postscript_subscribers.csv", 3, "subscriber_created_at_utc", "", "dropped", "subscription"),
     ("klaviyo_profiles.csv", 3, "Country", "Narnia", "dropped", "neither ISO codes"),
     ("klaviyo_profiles.csv", 2, "SMS Marketing Consent Timestamp", "", "guessed", "SUBSCRIBED"),
+    ("klaviyo_profiles.csv", 2, "Profile Created On", "", "guessed", "dated by their first"),
     ("klaviyo_profiles.csv", 4, "SMS Marketing Consent Timestamp", "", "guessed", "UNSUBSCRIBED"),
     ("klaviyo_profiles.csv", 1, "SMS Marketing Consent", "MAYBE", "dropped", "consent values"),
 ]

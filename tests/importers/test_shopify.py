@@ -200,3 +200,25 @@ def test_missing_column_names_the_file_and_what_is_accepted(tmp_path):
     pd.read_csv(path, dtype=str).drop(columns=["Total"]).to_csv(path, index=False)
     with pytest.raises(SmssegError, match=r"shopify_orders.csv: missing column\(s\) for total"):
         run(tmp_path / "shop", orders=path)
+
+
+def test_a_later_order_in_the_export_changes_no_earlier_row(tmp_path, shop):
+    """Point in time: re-exporting with newer orders appended leaves every earlier imported row
+    (orders, lines, customers' sign-up dates) as it was."""
+    path = copy_fixture("shopify_orders.csv", tmp_path)
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    later = raw[raw["Name"] == "#1002"].assign(
+        Name="#1009", **{"Created at": "2026-03-01 10:00:00 -0500", "Refunded Amount": "0.00",
+                         "Financial Status": "paid"})  # fmt: skip
+    guest = raw[raw["Name"] == "#1007"].assign(
+        Name="#1010", Email="new@example.com", **{"Created at": "2026-03-02 10:00:00 -0500"}
+    )
+    pd.concat([raw, later, guest]).to_csv(path, index=False)
+    out = tmp_path / "shop"
+    run(out, orders=path)
+    for name, key in (("orders", "order_id"), ("order_items", ["order_id", "product_id"]),
+                      ("customers", "customer_id")):  # fmt: skip
+        before = table(shop[0], name).set_index(key).sort_index()
+        after = table(out, name).set_index(key).sort_index()
+        pd.testing.assert_frame_equal(after.loc[before.index], before, obj=name)
+    assert len(table(out, "orders")) == len(table(shop[0], "orders")) + 2

@@ -356,6 +356,8 @@ def stage_klaviyo(
     first_seen = first[first["occurred_at"].notna()].groupby("person_key")["occurred_at"].min()
     undated = staged_people["created_at"].isna()
     keys = staged_people.loc[undated, "person_key"]
+    report.add(SOURCE, "guessed", "profiles without 'Profile Created On': dated by their first "
+               "event", int(keys.isin(first_seen.index).sum()))  # fmt: skip
     staged_people.loc[undated, "created_at"] = first_seen.reindex(keys).to_numpy(
         dtype="datetime64[ns]"
     )

@@ -76,6 +76,9 @@ PRODUCT_REQUIRED = ("sku",)
 #: Financial statuses: what each means for the order (anything else is kept and counted).
 CANCELLED_STATUSES = {"voided", "expired"}
 PAID_STATUSES = {"paid", "partially_refunded", "refunded"}
+#: ``Accepts SMS Marketing`` answers (anything else is no consent, counted).
+YES = frozenset({"yes", "true", "subscribed"})
+NO = frozenset({"no", "false", "not_subscribed", "unsubscribed"})
 
 
 def stage_shopify(
@@ -232,8 +235,14 @@ def _order_lines(raw, col, cols, file, report, categories) -> pd.DataFrame:
                int(no_sku.sum()), col["item_name"][no_sku].head(3))  # fmt: skip
     use_name = no_sku | sku_mangled
     product = col["sku"].where(~use_name, "name:" + col["item_name"])
-    paid = (price * quantity - line_discount).clip(lower=0.0)
-    unit = (paid / quantity.where(quantity > 0)).fillna(price)
+    before_clip = price * quantity - line_discount
+    over = before_clip < 0
+    report.add(SOURCE, "guessed", "order lines whose discount exceeds the line: unit price 0",
+               int(over.sum()), p.row_examples(raw, over, cols["item_price"]))  # fmt: skip
+    zero = quantity == 0
+    report.add(SOURCE, "guessed", "order lines of quantity 0: unit price = 'Lineitem price'",
+               int(zero.sum()), p.row_examples(raw, zero, cols["quantity"]))  # fmt: skip
+    unit = (before_clip.clip(lower=0.0) / quantity.where(~zero)).fillna(price)
     category = (
         product.map(categories) if categories is not None else pd.Series(pd.NA, index=raw.index)
     )
@@ -383,7 +392,11 @@ def stage_customers(
     if "email_consent" in cols:
         report.add(SOURCE, "note", f"'{cols['email_consent']}' is e-mail consent: never read as "
                    "SMS consent", len(raw))  # fmt: skip
-    yes = col["accepts_sms"].str.lower().isin({"yes", "true", "subscribed"}) & ~no_contact
+    answer = col["accepts_sms"].str.lower()
+    yes = answer.isin(YES) & ~no_contact
+    odd = ~answer.isin(YES | NO | {""})
+    report.add(SOURCE, "dropped", "'Accepts SMS Marketing' values neither yes nor no (no "
+               "consent)", int(odd.sum()), answer[odd].head(3))  # fmt: skip
     sms = pd.DataFrame({
         "person_key": key[yes], "occurred_at": exported_at, "event_type": "opt_in",
         "dated": False,
