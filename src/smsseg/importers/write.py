@@ -98,7 +98,9 @@ def write_import(
         for source in sources.values():
             source.save(tmp / STAGING_DIR / source.source)
         (tmp / STAGING_DIR / "report.json").write_text(report.to_json(), encoding="utf-8")
-        result = validate_dir(tmp)
+        # validated against the import's own "now" (the clock unless a caller fixes it); an
+        # explicit now also keeps the temporary folder out of the validation cache
+        result = validate_dir(tmp, now=now.to_pydatetime())
         if not result.ok:
             raise DataValidationError(result.errors)
     counts = {name: len(frame) for name, frame in tables.items()}
