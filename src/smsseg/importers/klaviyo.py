@@ -157,8 +157,16 @@ def stage_profiles(
         "timezone": p.blank_to_na(zone),
     })[~no_key]  # fmt: skip
     report.add(SOURCE, "mapped", "profiles", len(people))
-    state = col["sms_consent"].str.upper()
-    at = ts("sms_consent_at")
+    consent = _profile_consent(
+        col["sms_consent"].str.upper(), ts("sms_consent_at"), key.where(~no_key),
+        report=report, exported_at=exported_at, undated_consent=undated_consent,
+    )  # fmt: skip
+    return people, consent
+
+
+def _profile_consent(state, at, key, *, report, exported_at, undated_consent) -> pd.DataFrame:
+    """SMS consent events from a profile export's consent state and its timestamp."""
+    no_key = key.isna()
     known = {"SUBSCRIBED", "UNSUBSCRIBED", "NEVER_SUBSCRIBED", ""}
     odd = ~state.isin(known)
     report.add(SOURCE, "dropped", "profile SMS consent values not SUBSCRIBED, UNSUBSCRIBED or "
@@ -186,7 +194,7 @@ def stage_profiles(
         when = at[mask] if dated else exported_at
         rows.append(pd.DataFrame({"person_key": key[mask], "occurred_at": when,
                                   "event_type": event, "dated": dated}))  # fmt: skip
-    return people, conform("sms", pd.concat(rows, ignore_index=True))
+    return conform("sms", pd.concat(rows, ignore_index=True))
 
 
 def _region_code(values: pd.Series) -> pd.Series:

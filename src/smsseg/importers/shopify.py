@@ -392,7 +392,15 @@ def stage_customers(
     if "email_consent" in cols:
         report.add(SOURCE, "note", f"'{cols['email_consent']}' is e-mail consent: never read as "
                    "SMS consent", len(raw))  # fmt: skip
-    answer = col["accepts_sms"].str.lower()
+    sms = _undated_consent(col["accepts_sms"].str.lower(), key.where(~no_contact),
+                           report=report, exported_at=exported_at,
+                           undated_consent=undated_consent)  # fmt: skip
+    return people, sms
+
+
+def _undated_consent(answer, key, *, report, exported_at, undated_consent) -> pd.DataFrame:
+    """One opt-in at the export time per "yes" to ``Accepts SMS Marketing`` (flagged)."""
+    no_contact = key.isna()
     yes = answer.isin(YES) & ~no_contact
     odd = ~answer.isin(YES | NO | {""})
     report.add(SOURCE, "dropped", "'Accepts SMS Marketing' values neither yes nor no (no "
@@ -409,7 +417,7 @@ def stage_customers(
         report.add(SOURCE, "dropped", "'Accepts SMS Marketing = yes' left out (undated; "
                    "--no-undated-consent)", int(yes.sum()))  # fmt: skip
         sms = sms.iloc[0:0]
-    return people, conform("sms", sms)
+    return conform("sms", sms)
 
 
 def stage_products(path: str | Path, report: ImportReport) -> pd.Series:
