@@ -64,8 +64,9 @@ METRICS: dict[str, tuple[str | None, str]] = {
     "refunded order": (None, "order metrics (orders come from the Shopify export)"),
     "fulfilled order": (None, "order metrics (orders come from the Shopify export)"),
 }
-#: Event properties holding the product and its categories, by metric (Klaviyo's Shopify ones).
-PRODUCT_PROPERTIES = ("ProductID", "AddedItemProductID", "product_id")
+#: Event properties holding the product and its categories (Klaviyo's Shopify integration).
+#: The SKU comes first: it is the product id of the Shopify order lines.
+PRODUCT_PROPERTIES = ("SKU", "AddedItemSKU", "ProductID", "AddedItemProductID", "product_id")
 CATEGORY_PROPERTIES = ("Categories", "AddedItemCategories", "CollectionName", "Collection")
 CAMPAIGN_PROPERTIES = ("$message", "Campaign Name", "$flow")
 
