@@ -144,3 +144,18 @@ def test_events_of_profiles_nobody_can_identify_are_dropped_and_counted(tmp_path
     assert result.row_counts["customers"] == 7
     # 6 events: 3 kept types (view, cart, 2 SMS = 4) lost; Sent SMS / Placed Order left out
     assert count_like(result.report, "dropped", "neither the profile export nor") == 4
+
+
+def test_a_profile_naming_a_customer_id_is_matched_by_it(tmp_path):
+    profiles = tmp_path / "profiles.csv"
+    pd.DataFrame({
+        "Email": ["dee.other@example.com", "zed@example.com"],
+        "External ID": ["7022550004", "9999999999"],  # Dee's Shopify id; an id nobody has
+        "SMS Marketing Consent": ["SUBSCRIBED", "SUBSCRIBED"],
+        "SMS Marketing Consent Timestamp": ["2025-10-01 10:00:00+00:00"] * 2,
+    }).to_csv(profiles, index=False)  # fmt: skip
+    result = run(tmp_path / "data", profiles=profiles, events=None)
+    sms = table(tmp_path / "data", "sms")
+    assert "7022550004" in set(sms["customer_id"])  # matched by id, not a new customer
+    assert "9999999999" not in set(table(tmp_path / "data", "customers")["customer_id"])
+    assert count_like(result.report, "mapped", "matched to a customer by id") == 1

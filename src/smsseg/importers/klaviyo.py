@@ -33,6 +33,7 @@ SOURCE = "klaviyo"
 
 PROFILE_COLUMNS: dict[str, tuple[str, ...]] = {
     "profile_id": ("Klaviyo ID", "Profile ID", "Id", "ID"), "email": ("Email",),
+    "external_id": ("External ID", "external_id"),
     "phone": ("Phone Number", "Phone"), "created_at": ("Profile Created On", "Created"),
     "sms_consent": ("SMS Marketing Consent", "SMS Consent"),
     "sms_consent_at": ("SMS Marketing Consent Timestamp", "SMS Consent Timestamp"),
@@ -152,6 +153,8 @@ def stage_profiles(
                int(((col["timezone"] != "") & (zone == "")).sum()))  # fmt: skip
     people = pd.DataFrame({
         "person_key": key, "role": "profile", "email_key": email, "phone": phone,
+        "anchor_id": p.blank_to_na(p.strip_apostrophe(col["external_id"], report, SOURCE,
+                                                      "profile External IDs")),
         "created_at": ts("created_at"), "country": country,
         "region": p.iso_region(country.fillna(""), _region_code(col["region"])),
         "city": p.blank_to_na(col["city"]), "postal_code": p.blank_to_na(col["zip"]),
@@ -301,6 +304,8 @@ def stage_events(
     email = pd.Series([included.get(k[3:], {}).get("email") or "" for k in people["person_key"]],
                       index=people.index, dtype="string")  # fmt: skip
     people["email_key"] = p.email_key(email)
+    external = [included.get(k[3:], {}).get("external_id") or "" for k in people["person_key"]]
+    people["anchor_id"] = p.blank_to_na(pd.Series(external, index=people.index, dtype="string"))
     return conform("events", events), conform("sms", sms), conform("people", people)
 
 

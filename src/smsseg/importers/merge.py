@@ -3,7 +3,8 @@
 Matching, in a fixed order (so the result does not depend on which file was imported first):
 rows of the Shopify customers export come first and keep their ``Customer ID``; then order
 contacts, Klaviyo profiles and SMS-platform subscribers, each matched to an existing customer by
-e-mail, else by E.164 phone, else made a new customer (counted as ``created``). When a row's
+the customer id it names (a Klaviyo ``External ID``), else e-mail, else E.164 phone, else made a
+new customer (counted as ``created``). When a row's
 e-mail and phone point to different customers the e-mail wins and the conflict is counted.
 
 A customer's phone comes from the source that holds their SMS consent first (SMS platform, then
@@ -58,6 +59,9 @@ def match_people(sources: list[Staged], report: ImportReport) -> pd.DataFrame:
                 report.add(row.source, "conflict", "customer rows sharing an e-mail or phone "
                            "with an earlier row (kept apart; the earlier row gets later "
                            "matches)", 1, [cid])  # fmt: skip
+        elif not pd.isna(row.anchor_id) and row.anchor_id in used:
+            cid = row.anchor_id  # a profile naming the customer's id (Klaviyo's External ID)
+            report.add(row.source, "mapped", f"{row.role} rows matched to a customer by id", 1)
         else:
             cid = _match(row, email, phone, by_email, by_phone, report)
             if cid is None:
