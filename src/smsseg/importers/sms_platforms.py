@@ -24,6 +24,7 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from smsseg.data.contract import TABLES
@@ -204,8 +205,9 @@ def stage_sms_platform(
     key = ("phone:" + p.digest(phone)).fillna("email:" + email)
     key = ("id:" + ids).where((ids != "") & ~mangled, key)
     no_key = key.isna()
+    rows = np.flatnonzero(no_key.to_numpy())[:3] + 1  # row numbers only: the cell may be a phone
     report.add(src, "dropped", "rows with no usable id, phone or e-mail", int(no_key.sum()),
-               p.row_examples(raw, no_key, cols.get("phone", "phone")))  # fmt: skip
+               [f"row {r}" for r in rows])  # fmt: skip
     frame = pd.DataFrame({"person_key": key, "phone": phone, "email_key": email})
     if preset.layout == "subscribers":
         sms = _subscriber_consent(frame, ts, col, report, src, exported_at)
