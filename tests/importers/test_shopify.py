@@ -222,3 +222,20 @@ def test_a_later_order_in_the_export_changes_no_earlier_row(tmp_path, shop):
         after = table(out, name).set_index(key).sort_index()
         pd.testing.assert_frame_equal(after.loc[before.index], before, obj=name)
     assert len(table(out, "orders")) == len(table(shop[0], "orders")) + 2
+
+
+def test_a_file_resaved_by_excel_with_bom_and_crlf_reads_the_same(tmp_path, shop):
+    path = tmp_path / "orders.csv"
+    text = fixture("shopify_orders.csv").read_text(encoding="utf-8")
+    path.write_bytes("\ufeff".encode() + text.replace("\n", "\r\n").encode("utf-8"))
+    run(tmp_path / "shop", orders=path)
+    for name in ("orders", "order_items", "customers"):
+        pd.testing.assert_frame_equal(table(tmp_path / "shop", name), table(shop[0], name))
+
+
+def test_a_file_that_is_not_utf8_is_one_clear_error(tmp_path):
+    path = tmp_path / "orders.csv"
+    text = fixture("shopify_orders.csv").read_text(encoding="utf-8").replace("Linen", "Lïnen")
+    path.write_bytes(text.encode("latin-1"))
+    with pytest.raises(SmssegError, match="cannot be read as a CSV: it is not UTF-8"):
+        run(tmp_path / "shop", orders=path)

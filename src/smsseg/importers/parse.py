@@ -54,7 +54,12 @@ def read_export(path: str | Path, what: str) -> pd.DataFrame:
         frame = pd.read_csv(
             path, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8-sig"
         )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise SmssegError(
+            f"{what} file '{path}' cannot be read as a CSV: it is not UTF-8 (byte "
+            f"{exc.start:,}); export it again, or save it from the spreadsheet as 'CSV UTF-8'"
+        ) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise SmssegError(f"{what} file '{path}' cannot be read as a CSV: {exc}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     duplicated = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
