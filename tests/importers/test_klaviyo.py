@@ -8,7 +8,7 @@ import pytest
 from smsseg.data import validate_dir
 from smsseg.errors import SmssegError
 from smsseg.importers import import_klaviyo
-from smsseg.importers.klaviyo import metric_key, read_event_records
+from smsseg.importers.klaviyo import metric_key, read_events
 from tests.importers.helpers import (
     EXPORT_TIME,
     EXPORTED_AT,
@@ -114,8 +114,11 @@ def test_events_as_one_json_page_read_like_jsonl(tmp_path):
     first_page = json.loads(fixture("klaviyo_events.jsonl").read_text().splitlines()[0])
     single = tmp_path / "events.json"
     single.write_text(json.dumps(first_page, indent=2))
-    events, metrics, profiles = read_event_records(single)
-    assert len(events) == 6 and metrics["M1"] == "Viewed Product" and "P_EVE" in profiles
+    events, profiles = read_events(single)
+    assert len(events) == 6 and events["metric"].iloc[0] == "Viewed Product"
+    assert profiles["P_EVE"]["email"] == "eve@example.com"
+    jsonl, _ = read_events(fixture("klaviyo_events.jsonl"))
+    pd.testing.assert_frame_equal(jsonl.iloc[:6], events)
 
 
 def test_events_without_metric_names_are_refused(tmp_path):

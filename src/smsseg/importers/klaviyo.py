@@ -213,45 +213,102 @@ def _zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
-def read_event_records(path: str | Path) -> tuple[list[dict], dict[str, str], dict[str, dict]]:
-    """Event resources, metric names by id and included profiles by id, from JSON or JSONL."""
+#: Columns :func:`read_events` gives, one value per event.
+EVENT_FIELDS = ("metric_id", "metric", "profile_id", "when", "product_id", "category",
+                "campaign_id")  # fmt: skip
+
+
+class _EventColumns:
+    """Events collected column by column while the file is read (a page at a time).
+
+    Why not keep the event objects: a year of a mid-size shop is hundreds of MB of JSON, and
+    holding every parsed event costs several times that; seven lists of strings do not.
+    """
+
+    def __init__(self) -> None:
+        self.columns: dict[str, list] = {name: [] for name in EVENT_FIELDS}
+        self.metrics: dict[str, str] = {}
+        self.profiles: dict[str, dict] = {}
+
+    def add_document(self, doc: object) -> None:
+        for item in doc if isinstance(doc, list) else [doc]:
+            if not isinstance(item, dict):
+                continue
+            if "data" not in item:
+                self.add_event(item)
+                continue
+            data = item["data"]
+            for event in data if isinstance(data, list) else [data]:
+                self.add_event(event)
+            for inc in item.get("included", []) or []:
+                attrs = inc.get("attributes", {}) or {}
+                if inc.get("type") == "metric":
+                    self.metrics[inc["id"]] = attrs.get("name", "")
+                elif inc.get("type") == "profile":
+                    self.profiles[inc["id"]] = {
+                        "email": attrs.get("email"), "external_id": attrs.get("external_id")
+                    }  # fmt: skip
+
+    def add_event(self, event: dict) -> None:
+        attrs = event.get("attributes", {}) or {}
+        rel = event.get("relationships", {}) or {}
+        props = attrs.get("event_properties") or {}
+        when = attrs.get("datetime")
+        if when is None and attrs.get("timestamp") is not None:
+            when = pd.Timestamp(int(attrs["timestamp"]), unit="s", tz="UTC").isoformat()
+        values = (
+            ((rel.get("metric") or {}).get("data") or {}).get("id"),
+            event.get("metric_name") or attrs.get("metric_name"),
+            ((rel.get("profile") or {}).get("data") or {}).get("id"),
+            when,
+            _first(props, PRODUCT_PROPERTIES),
+            _first(props, CATEGORY_PROPERTIES),
+            _first(props, CAMPAIGN_PROPERTIES),
+        )
+        for name, value in zip(EVENT_FIELDS, values, strict=True):
+            self.columns[name].append(value)
+
+    def frame(self) -> pd.DataFrame:
+        frame = pd.DataFrame(self.columns, dtype="string")
+        named = frame["metric_id"].map(self.metrics).astype("string")
+        frame["metric"] = named.fillna(frame["metric"]).fillna("")
+        frame["n"] = range(1, len(frame) + 1)
+        return frame.fillna({"profile_id": "", "when": ""})
+
+
+def read_events(path: str | Path) -> tuple[pd.DataFrame, dict[str, dict]]:
+    """Events (:data:`EVENT_FIELDS`, metric names resolved) and included profiles by id.
+
+    Reads one JSON document (an API page, or a list of events), or JSONL with one page or event
+    per line, a line at a time.
+    """
     path = Path(path)
     if not path.is_file():
         raise SmssegError(f"Klaviyo events file '{path}' does not exist")
-    content = path.read_text(encoding="utf-8")
-    try:
-        documents = [json.loads(content)]
-    except json.JSONDecodeError:
-        documents = []
-        for n, line in enumerate(content.splitlines(), start=1):
-            if not line.strip():
-                continue
+    events = _EventColumns()
+    with open(path, encoding="utf-8") as f:
+        first = f.readline()
+        second = f.readline()
+        if not second.strip() or first.strip() in ("{", "["):  # one (maybe indented) document
+            f.seek(0)
             try:
-                documents.append(json.loads(line))
+                events.add_document(json.load(f))
             except json.JSONDecodeError as exc:
-                raise SmssegError(f"{path.name}, line {n}: not JSON ({exc.msg}); expected one "
-                                  "API page or event per line") from None  # fmt: skip
-    events: list[dict] = []
-    metrics: dict[str, str] = {}
-    profiles: dict[str, dict] = {}
-    for doc in documents:
-        items = doc if isinstance(doc, list) else [doc]
-        for item in items:
-            if not isinstance(item, dict):
-                continue
-            if "data" in item:
-                data = item["data"]
-                events.extend(data if isinstance(data, list) else [data])
-                for inc in item.get("included", []):
-                    if inc.get("type") == "metric":
-                        metrics[inc["id"]] = inc.get("attributes", {}).get("name", "")
-                    elif inc.get("type") == "profile":
-                        profiles[inc["id"]] = inc.get("attributes", {})
-            else:
-                events.append(item)
-    if not events:
+                raise SmssegError(f"{path.name}: not JSON ({exc.msg}, line {exc.lineno})") from None
+        else:
+            f.seek(0)
+            for n, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    events.add_document(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise SmssegError(f"{path.name}, line {n}: not JSON ({exc.msg}); expected "
+                                      "one API page or event per line") from None  # fmt: skip
+    frame = events.frame()
+    if frame.empty:
         raise SmssegError(f"Klaviyo events file '{path.name}' holds no events")
-    return events, metrics, profiles
+    return frame, events.profiles
 
 
 def stage_events(
@@ -259,25 +316,7 @@ def stage_events(
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Browsing events, SMS events and the profiles they name, from Klaviyo events."""
     file = Path(path).name
-    records, metrics, included = read_event_records(path)
-    rows = []
-    for n, event in enumerate(records, start=1):
-        attrs = event.get("attributes", {}) or {}
-        rel = event.get("relationships", {}) or {}
-        metric_id = ((rel.get("metric") or {}).get("data") or {}).get("id")
-        profile_id = ((rel.get("profile") or {}).get("data") or {}).get("id")
-        name = metrics.get(metric_id) or event.get("metric_name") or attrs.get("metric_name")
-        props = attrs.get("event_properties") or {}
-        when = attrs.get("datetime")
-        if when is None and attrs.get("timestamp") is not None:
-            when = pd.Timestamp(int(attrs["timestamp"]), unit="s", tz="UTC").isoformat()
-        rows.append({
-            "n": n, "metric": name or "", "profile_id": profile_id or "", "when": when or "",
-            "product_id": _first(props, PRODUCT_PROPERTIES),
-            "category": _first(props, CATEGORY_PROPERTIES),
-            "campaign_id": _first(props, CAMPAIGN_PROPERTIES),
-        })  # fmt: skip
-    frame = pd.DataFrame(rows).astype({c: "string" for c in rows[0] if c != "n"})
+    frame, included = read_events(path)
     no_name = frame["metric"] == ""
     if no_name.any():
         raise SmssegError(f"{file}: {int(no_name.sum())} event(s) without a metric name (e.g. "
@@ -286,11 +325,11 @@ def stage_events(
     no_profile = frame["profile_id"] == ""
     report.add(SOURCE, "dropped", "events without a profile", int(no_profile.sum()))
     frame = frame[~no_profile]
-    frame["occurred_at"] = p.parse_timestamps(frame["when"], file=file, column="datetime",
-                                              report=report, source=SOURCE, now=now)  # fmt: skip
-    target = [METRICS.get(metric_key(m), (None, "")) for m in frame["metric"]]
-    table = pd.Series([t[0] for t in target], index=frame.index, dtype="string")
-    kind = pd.Series([t[1] for t in target], index=frame.index, dtype="string")
+    frame = frame.assign(occurred_at=p.parse_timestamps(
+        frame["when"], file=file, column="datetime", report=report, source=SOURCE, now=now))  # fmt: skip
+    lookup = {m: METRICS.get(metric_key(m), (None, "")) for m in frame["metric"].unique()}
+    table = frame["metric"].map({m: t[0] for m, t in lookup.items()}).astype("string")
+    kind = frame["metric"].map({m: t[1] for m, t in lookup.items()}).astype("string")
     for metric, count in frame.loc[table.isna(), "metric"].value_counts().items():
         why = METRICS.get(metric_key(metric), (None, "a metric no contract table holds"))[1]
         report.add(SOURCE, "dropped", f"'{metric}' events ({why})", int(count))
