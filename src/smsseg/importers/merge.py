@@ -33,6 +33,13 @@ SOURCE_ORDER = ("shopify", "klaviyo", "postscript", "attentive")
 #: Where a customer's phone is taken from first: the sources that hold SMS consent.
 PHONE_ROLE_ORDER = ("subscriber", "profile", "customer", "order_contact")
 ADDRESS_COLUMNS = ("country", "region", "city", "postal_code", "timezone")
+#: How the report names the people rows of each role.
+ROLE_LABELS = {
+    "customer": "customer rows",
+    "order_contact": "order contacts (an order's e-mail or phone)",
+    "profile": "profiles",
+    "subscriber": "subscribers",
+}
 
 
 def _source_rank(source: str) -> tuple[int, str]:
@@ -61,7 +68,9 @@ def match_people(sources: list[Staged], report: ImportReport) -> pd.DataFrame:
                            "matches)", 1, [cid])  # fmt: skip
         elif not pd.isna(row.anchor_id) and row.anchor_id in used:
             cid = row.anchor_id  # a profile naming the customer's id (Klaviyo's External ID)
-            report.add(row.source, "mapped", f"{row.role} rows matched to a customer by id", 1)
+            report.add(
+                row.source, "mapped", f"{ROLE_LABELS[row.role]} matched to a customer by id", 1
+            )
         else:
             cid = _match(row, email, phone, by_email, by_phone, report)
             if cid is None:
@@ -81,10 +90,10 @@ def _match(row, email, phone, by_email, by_phone, report) -> str | None:
     by_e = by_email.get(email) if email else None
     by_p = by_phone.get(phone) if phone else None
     if by_e and by_p and by_e != by_p:
-        report.add(row.source, "conflict", f"{row.role} rows whose e-mail and phone point to "
+        report.add(row.source, "conflict", f"{ROLE_LABELS[row.role]} whose e-mail and phone point to "
                    "different customers (matched by e-mail)", 1, [by_e])  # fmt: skip
     if by_e or by_p:
-        report.add(row.source, "mapped", f"{row.role} rows matched to a customer by "
+        report.add(row.source, "mapped", f"{ROLE_LABELS[row.role]} matched to a customer by "
                    f"{'e-mail' if by_e else 'phone'}", 1)  # fmt: skip
     return by_e or by_p
 
