@@ -1,0 +1,189 @@
+"""The flow state machine: instances, their steps' instants and their exits, as of an instant.
+
+Design (why runs at any cadence agree): every instant here is a pure function of the data, never
+of when the scheduler runs. A flow instance starts at a trigger unless another trigger of the same
+flow for the same customer came less than ``reentry_days`` before it (the latest previous trigger
+decides, so the rule only looks back ``reentry_days``). A step is due ``delay`` after the trigger
+or after the previous step's *scheduled* instant; an SMS step is scheduled at the first instant
+at or after it is due inside quiet hours in every candidate zone of the customer (holidays
+skipped); an email step at its due instant. An instance ends at its first exit event after its
+trigger was known, or at the next instance's trigger (re-entry); a step scheduled at or after the
+exit is cancelled. Caps, consent and holdouts are applied afterwards (:mod:`smsseg.flows.due`),
+and a capped step is skipped, never moved, so later steps keep their instants.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from smsseg.activation.policy import ActivationPolicy, QuietHours, is_holiday, parse_hhmm
+from smsseg.activation.zones import send_instant
+from smsseg.flows.catalogue import Flow
+from smsseg.flows.triggers import exit_events
+
+#: Extra look-back beyond a flow's own span: quiet hours and holidays move a step by days at most.
+SLACK = pd.Timedelta(days=10)
+STEP_COLUMNS = ["customer_id", "flow", "trigger_at", "known_at", "step_no", "step", "channel",
+                "message_type", "offer", "audience", "due_at", "scheduled_at", "exit_at",
+                "exit_reason"]  # fmt: skip
+
+
+def span(flow: Flow) -> pd.Timedelta:
+    """An upper bound of the time from a flow's trigger to its last step's due instant."""
+    return sum((s.delay for s in flow.steps), pd.Timedelta(0)) + SLACK
+
+
+def instances(trig: pd.DataFrame, flow: Flow) -> pd.DataFrame:
+    """Triggers that start an instance, with ``ends_at``: the next instance's trigger (or NaT).
+
+    A trigger less than ``reentry_days`` after the customer's previous trigger (instance or not)
+    does not start one: a customer adding to cart every day stays in one cart flow.
+    """
+    trig = trig.sort_values(["customer_id", "trigger_at"], kind="stable", ignore_index=True)
+    prev = trig.groupby("customer_id")["trigger_at"].shift(1)
+    gap = trig["trigger_at"] - prev
+    starts = prev.isna() | (gap >= pd.Timedelta(days=flow.reentry_days))
+    inst = trig[starts.to_numpy()].reset_index(drop=True)
+    return inst.assign(ends_at=inst.groupby("customer_id")["trigger_at"].shift(-1))
+
+
+def first_exit(inst: pd.DataFrame, exits: pd.DataFrame) -> pd.DataFrame:
+    """Each instance's first exit event strictly after its ``known_at``: ``exit_at``,
+    ``exit_reason`` (``reentered`` when the next instance comes first)."""
+    exit_at = pd.Series(pd.NaT, index=inst.index, dtype="datetime64[ns]")
+    reason = pd.Series(None, index=inst.index, dtype=object)
+    if len(exits) and len(inst):
+        left = inst[["customer_id", "known_at"]].assign(pos=np.arange(len(inst)))
+        left = left.sort_values("known_at", kind="stable")
+        right = exits.sort_values("at", kind="stable").rename(columns={"at": "exit_at"})
+        hit = pd.merge_asof(left, right, left_on="known_at", right_on="exit_at", by="customer_id",
+                            direction="forward", allow_exact_matches=False)  # fmt: skip
+        hit = hit.sort_values("pos")
+        exit_at[:] = hit["exit_at"].to_numpy(dtype="datetime64[ns]")
+        reason[:] = hit["reason"].to_numpy(dtype=object)
+    nxt = inst["ends_at"]
+    first = nxt.notna() & (exit_at.isna() | (nxt < exit_at))
+    return pd.DataFrame(
+        {"exit_at": exit_at.mask(first, nxt), "exit_reason": reason.mask(first, "reentered")},
+        index=inst.index,
+    )
+
+
+@functools.lru_cache(maxsize=262144)
+def next_quiet_instant(
+    zones: tuple[str, ...], due: pd.Timestamp, quiet: QuietHours
+) -> pd.Timestamp | None:
+    """The first instant at or after ``due`` (naive UTC) inside quiet hours in every zone, on a
+    day that is no holiday in any of them; ``None`` when there is none within two weeks."""
+    if not zones:
+        return None
+    start, end = parse_hhmm(quiet.start, "start"), parse_hhmm(quiet.end, "end")
+    due_utc = due.tz_localize("UTC")
+    local = due_utc.tz_convert(zones[0])
+    for k in range(15):
+        day: date = local.date() + timedelta(days=k)
+        wanted = local.time() if k == 0 else start
+        inst = send_instant(zones, day, wanted, start, end)
+        if inst is None or inst < due_utc:
+            continue
+        if any(is_holiday(inst.tz_convert(z).date(), quiet.holidays) for z in zones):
+            continue
+        return inst.tz_convert("UTC").tz_localize(None)
+    return None
+
+
+def _schedule_sms(zones: pd.Series, due: pd.Series, quiet: QuietHours) -> pd.Series:
+    out = [
+        next_quiet_instant(z, d, quiet) if isinstance(z, tuple) and pd.notna(d) else None
+        for z, d in zip(zones, due, strict=True)
+    ]
+    return pd.to_datetime(pd.Series(out, index=due.index, dtype=object)).astype("datetime64[ns]")
+
+
+def step_table(
+    flow: Flow,
+    trig: pd.DataFrame,
+    inputs,
+    zones: pd.Series,
+    as_of: pd.Timestamp,
+    policy: ActivationPolicy,
+    overrides: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Every step of every instance of ``flow`` that may matter at ``as_of``.
+
+    Parameters
+    ----------
+    trig : the flow's triggers (:func:`~smsseg.flows.triggers.triggers`).
+    inputs : the :class:`~smsseg.flows.triggers.FlowInputs` known at ``as_of`` (exit events).
+    zones : candidate zones by ``customer_id``.
+    overrides : due instant of a step by ``(customer_id, step)`` replacing the computed one
+        (the sunset survey: the existing sunset logic's ``not_before``).
+
+    Returns
+    -------
+    :data:`STEP_COLUMNS`, one row per instance and step; ``scheduled_at`` NaT for an SMS step
+    without a quiet-hours instant (unknown zone).
+    """
+    lookback = as_of - span(flow) - pd.Timedelta(days=flow.reentry_days)
+    trig = trig[trig["trigger_at"] > lookback]
+    inst = instances(trig, flow)
+    inst = inst[inst["trigger_at"] > as_of - span(flow)].reset_index(drop=True)
+    inst = pd.concat([inst, first_exit(inst, exit_events(inputs, flow))], axis=1)
+    cust_zones = inst["customer_id"].map(zones)
+    rows, previous = [], inst["trigger_at"]
+    for no, step in enumerate(flow.steps):
+        anchor = inst["trigger_at"] if step.after == "trigger" else previous
+        due = anchor + step.delay
+        if overrides is not None and step.key in overrides.index.get_level_values(1):
+            o = overrides.xs(step.key, level=1)
+            found = inst["customer_id"].map(o)
+            due = found.where(found.notna(), due).astype("datetime64[ns]")
+        sched = _schedule_sms(cust_zones, due, policy.quiet_hours) if step.channel == "sms" else due
+        rows.append(inst.assign(
+            flow=flow.key, step_no=no, step=step.key, channel=step.channel,
+            message_type=step.message_type, offer=step.offer, audience=step.audience,
+            due_at=due, scheduled_at=sched,
+        ))  # fmt: skip
+        previous = sched.fillna(due)
+    out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=STEP_COLUMNS)
+    return out[STEP_COLUMNS]
+
+
+def state_table(steps: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Where each instance stands at ``as_of``: one row per customer, flow and trigger.
+
+    ``status``: ``pending`` (trigger after ``as_of``, e.g. a predicted date), ``exited`` (an exit
+    event at or before ``as_of``), ``completed`` (every step's instant passed), else ``active``.
+    ``steps_passed`` counts the steps whose instant passed before any exit; ``next_step`` and
+    ``next_step_at`` name the first step still to come (none once exited).
+    """
+    if steps.empty:
+        return pd.DataFrame(columns=["customer_id", "flow", "trigger_at", "known_at", "status",
+                                     "steps_passed", "next_step", "next_step_at", "exit_at",
+                                     "exit_reason"])  # fmt: skip
+    at = steps["scheduled_at"].fillna(steps["due_at"])
+    live = steps["exit_at"].isna() | (at < steps["exit_at"])
+    passed = (at <= as_of) & live
+    coming = steps[(at > as_of) & live].assign(at=at)
+    key = ["customer_id", "flow", "trigger_at"]
+    nxt = coming.sort_values("at").groupby(key, sort=False).head(1).set_index(key)
+    g = steps.assign(passed=passed).groupby(key, sort=True)
+    out = g.agg(known_at=("known_at", "first"), steps_passed=("passed", "sum"),
+                exit_at=("exit_at", "first"), exit_reason=("exit_reason", "first"))  # fmt: skip
+    out = out.join(nxt[["step", "at"]].rename(columns={"step": "next_step", "at": "next_step_at"}))
+    trig = out.index.get_level_values("trigger_at")
+    exited = out["exit_at"].notna() & (out["exit_at"] <= as_of)
+    status = np.select(
+        [trig > as_of, exited, out["next_step"].isna()],
+        ["pending", "exited", "completed"],
+        default="active",
+    )
+    out = out.assign(status=status, steps_passed=out["steps_passed"].astype(int)).reset_index()
+    out.loc[out["status"] == "exited", ["next_step", "next_step_at"]] = [None, pd.NaT]
+    cols = ["customer_id", "flow", "trigger_at", "known_at", "status", "steps_passed",
+            "next_step", "next_step_at", "exit_at", "exit_reason"]  # fmt: skip
+    return out[cols]
