@@ -10,6 +10,7 @@ Every broken rule is listed in one :class:`FlowCatalogueError`.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -192,9 +193,15 @@ def merge_user(default: Mapping, user: Mapping, where: str) -> dict:
     return out
 
 
+def parse_duration(text: object) -> pd.Timedelta:
+    """``"4h"``, ``"2d"``, ``"30min"`` → Timedelta (``d`` read as days, as pandas 4 wants ``D``);
+    raises ``ValueError`` when unparsable."""
+    return pd.Timedelta(re.sub(r"(?<=\d)\s*d(ays?)?$", " days", str(text).strip()))
+
+
 def _delay(value: object, where: str, problems: list[str]) -> pd.Timedelta:
     try:
-        delay = pd.Timedelta(str(value))
+        delay = parse_duration(value)
     except ValueError:
         problems.append(f"{where}={value!r} is not a duration such as '1h', '4h', '2d', '30min'")
         return pd.Timedelta(0)

@@ -33,7 +33,7 @@ from smsseg.activation.holdout import SUNSET_HOLDOUT_KEY, hashed_holdout
 from smsseg.activation.plan import PLAN_COLUMNS, REASONS, SUPPRESSED_COLUMNS, Plan, consent_checked_at
 from smsseg.activation.policy import ActivationPolicy, PolicyError
 from smsseg.activation.schedule import local_times
-from smsseg.activation.targeting import sunset_state, weekly_caps
+from smsseg.activation.targeting import sunset_state
 from smsseg.flows.catalogue import Flow, FlowCatalogue
 from smsseg.flows.state import state_table, step_table
 from smsseg.flows.triggers import FlowInputs, as_of_inputs, check_inputs, triggers
@@ -144,7 +144,7 @@ def _customer_reasons(cand, elig, customers, sunset, flows_by_key) -> pd.Series:
     )
     phone = cand["customer_id"].map(elig["phone_e164"])
     state = cand["customer_id"].map(sunset["state"]).fillna("none")
-    dormancy = cand["flow"].map(lambda k: flows_by_key[k].trigger.kind == "dormancy")
+    dormancy = cand["flow"].isin([k for k, f in flows_by_key.items() if f.trigger.kind == "dormancy"])
     final_done = dormancy & (cand["step_no"] == 0) & state.isin(["survey_due", "suppressed"])
     checks = [
         ("prefers_email", prefers_email.to_numpy(dtype=bool)),
@@ -159,6 +159,19 @@ def _customer_reasons(cand, elig, customers, sunset, flows_by_key) -> pd.Series:
     return reason
 
 
+def _consent_blocks(sms, history, reason, cutoff) -> tuple[pd.Series, pd.Series]:
+    """Candidates not opted in at their own send time, and those a STOP after ``as_of`` blocks."""
+    if sms.empty:  # consent_at needs at least one key to type its merge
+        none = pd.Series(False, index=sms.index)
+        return none, none
+    consent = consent_at(
+        consent_events(history),
+        pd.DataFrame({"customer_id": sms["customer_id"], "t": sms["scheduled_at"]}),
+    )
+    off = reason.isna() & ~consent["opted_in"]
+    return off, off & (consent["decided_at"] > cutoff)
+
+
 def _fits(times: list, at: pd.Timestamp, window: pd.Timedelta, cap: int) -> bool:
     """Whether one more send at ``at`` keeps every window of ``window`` holding it within ``cap``
     (``times`` may hold later sends too: a campaign already planned)."""
@@ -170,7 +183,19 @@ def _fits(times: list, at: pd.Timestamp, window: pd.Timedelta, cap: int) -> bool
     return True
 
 
-def _apply_caps(cand, history, weekly_cap, policy, discount_types, flows_by_key) -> pd.Series:
+def weekly_cap(policy: ActivationPolicy, last_click: pd.Timestamp, at: pd.Timestamp) -> int:
+    """The base weekly cap of a send at ``at``: the engaged cap when the customer clicked an SMS
+    within ``engaged_click_days`` before it, else the active cap.
+
+    Activation's :func:`~smsseg.activation.targeting.weekly_caps` reads engagement at the plan's
+    as-of; a flow send reads it at its own instant instead, so that when the scheduler runs
+    does not change a customer's cap (the idempotence of :func:`flow_plan`).
+    """
+    recent = pd.notna(last_click) and at - last_click <= pd.Timedelta(days=policy.engaged_click_days)
+    return policy.engaged_cap_per_week if recent else policy.active_cap_per_week
+
+
+def _apply_caps(cand, history, last_clicks, policy, discount_types, flows_by_key) -> pd.Series:
     """Greedy in time order (ties: flow priority): ``""`` when sent, else the blocking reason.
 
     Hand-written because each decision depends on the earlier ones of the same customer; the
@@ -179,14 +204,14 @@ def _apply_caps(cand, history, weekly_cap, policy, discount_types, flows_by_key)
     cooldown = pd.Timedelta(days=policy.discount_cooldown_days)
     out = pd.Series("", index=cand.index, dtype=object)
     hist = {cid: g for cid, g in history.groupby("customer_id", sort=False)}
-    order = cand.assign(rank=cand["flow"].map(lambda k: flows_by_key[k].priority))
+    order = cand.assign(rank=cand["flow"].map({k: f.priority for k, f in flows_by_key.items()}))
     order = order.sort_values(["customer_id", "scheduled_at", "rank"], kind="stable")
     for cid, rows in order.groupby("customer_id", sort=False):
         h = hist.get(cid)
         times = [] if h is None else list(h["sent_at"])
         disc = [] if h is None else list(h.loc[h["discount"], "sent_at"])
         per_flow = {} if h is None else {k: list(g["sent_at"]) for k, g in h.groupby("flow")}
-        cap = int(weekly_cap.get(cid, policy.active_cap_per_week))
+        last_click = last_clicks.get(cid, pd.NaT)
         suppressed_from = pd.Timestamp.max
         for idx, row in zip(rows.index, rows.itertuples(index=False), strict=True):
             at, flow = row.scheduled_at, flows_by_key[row.flow]
@@ -197,7 +222,10 @@ def _apply_caps(cand, history, weekly_cap, policy, discount_types, flows_by_key)
                 out[idx] = "capped"
             elif row.offer and not _fits(disc, at, cooldown, 1):
                 out[idx] = "discount_cooldown"
-            elif not (_fits(times, at, DAY, policy.daily_cap) and _fits(times, at, WEEK, cap)):
+            elif not (
+                _fits(times, at, DAY, policy.daily_cap)
+                and _fits(times, at, WEEK, weekly_cap(policy, last_click, at))
+            ):
                 out[idx] = "capped"
             if out[idx] or row.holdout:
                 continue  # a held-out send never reaches the SMS table: it counts toward nothing
@@ -293,7 +321,7 @@ def flow_plan(
     sms = due[due["channel"] == "sms"]
     sms = sms.assign(
         campaign_id=[flows_by_key[f].campaign_id(s) for f, s in zip(sms["flow"], sms["step"], strict=True)],
-        segment=sms["flow"].map(lambda k: flows_by_key[k].segment),
+        segment=sms["flow"].map({k: f.segment for k, f in flows_by_key.items()}),
         goal=sms["flow"],
         discount=sms["offer"].astype(bool),
     )
@@ -303,13 +331,8 @@ def flow_plan(
         | sms["customer_id"].map(responsive).fillna(False).astype(bool)
     )
     reason = _customer_reasons(sms, elig, known.customers, sunset, flows_by_key)
-    consent = consent_at(
-        consent_events(inputs.sms),
-        pd.DataFrame({"customer_id": sms["customer_id"], "t": sms["scheduled_at"]}),
-    )
-    off = reason.isna() & ~consent["opted_in"]
+    off, late = _consent_blocks(sms, inputs.sms, reason, cutoff)
     reason = reason.mask(off, "no_consent")
-    late = off & (consent["decided_at"] > cutoff)
     held = pd.Series(False, index=sms.index)
     for key, rows in sms.groupby("flow"):
         held[rows.index] = hashed_holdout(rows["customer_id"], holdout, holdout_key(flows_by_key[key]))
@@ -319,9 +342,9 @@ def flow_plan(
         s.message_type for f in catalogue.flows for s in f.steps if s.offer
     }
     history = _history(known.sms, other_sends, discount_types)
-    member = pd.DataFrame({"customer_id": known.customers["customer_id"].to_numpy()})
-    caps = weekly_caps(member, known.sms, cutoff, policy, {})
-    capped = _apply_caps(ok, history, caps, policy, discount_types, flows_by_key)
+    clicks = known.sms[known.sms["event_type"] == "clicked"]
+    last_clicks = clicks.groupby("customer_id")["occurred_at"].max().to_dict()
+    capped = _apply_caps(ok, history, last_clicks, policy, discount_types, flows_by_key)
     reason[capped.index] = capped.replace("", None)
     sent = sms[reason.isna().to_numpy()]
     plan = _as_plan(sms, sent, reason, elig, cutoff, catalogue, holdout, seed, inputs.sms, known_until)
@@ -340,7 +363,7 @@ def _as_plan(sms, sent, reason, elig, cutoff, catalogue, share, seed, all_sms, k
         consent_checked_at=consent_checked_at(utc, known),
         send_at_local=local,
         day=(local.dt.normalize() - cutoff.normalize()).dt.days,
-    )[PLAN_COLUMNS + ["discount", "day", "flow", "step"]]
+    )[PLAN_COLUMNS + ["discount", "day", "flow", "step", "trigger_at"]]
     sends = sends.sort_values(["send_at_utc", "campaign_id", "customer_id"]).reset_index(drop=True)
     blocked = sms[reason.notna().to_numpy()].assign(reason=reason[reason.notna()].to_numpy())
     held = sends[sends["holdout"]].assign(reason="holdout", stop_after_as_of=False)

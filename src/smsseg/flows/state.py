@@ -156,8 +156,8 @@ def step_table(
 def state_table(steps: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """Where each instance stands at ``as_of``: one row per customer, flow and trigger.
 
-    ``status``: ``pending`` (trigger after ``as_of``, e.g. a predicted date), ``exited`` (an exit
-    event at or before ``as_of``), ``completed`` (every step's instant passed), else ``active``.
+    ``status``: ``exited`` (an exit event at or before ``as_of``), ``pending`` (trigger after
+    ``as_of``, e.g. a predicted date), ``completed`` (every step's instant passed), else ``active``.
     ``steps_passed`` counts the steps whose instant passed before any exit; ``next_step`` and
     ``next_step_at`` name the first step still to come (none once exited).
     """
@@ -178,8 +178,8 @@ def state_table(steps: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     trig = out.index.get_level_values("trigger_at")
     exited = out["exit_at"].notna() & (out["exit_at"] <= as_of)
     status = np.select(
-        [trig > as_of, exited, out["next_step"].isna()],
-        ["pending", "exited", "completed"],
+        [exited, trig > as_of, out["next_step"].isna()],
+        ["exited", "pending", "completed"],
         default="active",
     )
     out = out.assign(status=status, steps_passed=out["steps_passed"].astype(int)).reset_index()

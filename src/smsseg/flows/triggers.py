@@ -110,9 +110,9 @@ def as_of_inputs(inputs: FlowInputs, as_of: object) -> FlowInputs:
 def _rows(customer_id, trigger_at, known_at) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "customer_id": pd.Series(customer_id, dtype="str").to_numpy(),
-            "trigger_at": pd.to_datetime(pd.Series(trigger_at)).astype("datetime64[ns]").to_numpy(),
-            "known_at": pd.to_datetime(pd.Series(known_at)).astype("datetime64[ns]").to_numpy(),
+            "customer_id": pd.Series(list(customer_id), dtype="str"),
+            "trigger_at": pd.to_datetime(pd.Series(list(trigger_at), dtype="datetime64[ns]")),
+            "known_at": pd.to_datetime(pd.Series(list(known_at), dtype="datetime64[ns]")),
         }
     )
 
