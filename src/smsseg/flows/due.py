@@ -34,6 +34,7 @@ from smsseg.activation.plan import PLAN_COLUMNS, REASONS, SUPPRESSED_COLUMNS, Pl
 from smsseg.activation.policy import ActivationPolicy, PolicyError
 from smsseg.activation.schedule import local_times
 from smsseg.activation.targeting import sunset_state
+from smsseg.activation.zones import resolve_zones
 from smsseg.flows.catalogue import Flow, FlowCatalogue
 from smsseg.flows.state import state_table, step_table
 from smsseg.flows.triggers import FlowInputs, as_of_inputs, check_inputs, triggers
@@ -133,7 +134,7 @@ def _responsive(scores: pd.DataFrame, catalogue: FlowCatalogue) -> pd.Series:
     sens = last.get("discount_sensitivity", pd.Series(np.nan, index=last.index))
     by_uplift = uplift > catalogue.min_uplift
     by_sens = sens >= catalogue.min_discount_sensitivity
-    return by_uplift.where(uplift.notna(), by_sens).fillna(False).astype(bool)
+    return by_uplift.where(uplift.notna(), by_sens).astype("boolean").fillna(False).astype(bool)
 
 
 def _customer_reasons(cand, elig, customers, sunset, flows_by_key) -> pd.Series:
@@ -307,9 +308,9 @@ def flow_plan(
     inputs = check_inputs(inputs)
     known = as_of_inputs(inputs, cutoff)
     flows_by_key = {f.key: f for f in catalogue.flows}
-    elig = customer_eligibility(known.customers, inputs.sms, cutoff).set_index("customer_id")
+    zones = resolve_zones(known.customers).set_index("customer_id")["zones"]
     sunset = _sunset(known, cutoff, policy, dormant_days, catalogue)
-    steps = _all_steps(known, catalogue, policy, cutoff, elig["zones"], sunset, dormant_days)
+    steps = _all_steps(known, catalogue, policy, cutoff, zones, sunset, dormant_days)
     state = state_table(steps, cutoff)
     at = steps["scheduled_at"].fillna(steps["due_at"])
     live = steps["exit_at"].isna() | (at < steps["exit_at"])
@@ -328,8 +329,11 @@ def flow_plan(
     responsive = _responsive(known.scores, catalogue)
     sms = sms.assign(
         responsive=(sms["audience"] == "all")
-        | sms["customer_id"].map(responsive).fillna(False).astype(bool)
+        | sms["customer_id"].map(responsive).astype("boolean").fillna(False).astype(bool)
     )
+    # phones are parsed for the customers with a due step only (libphonenumber is slow)
+    due_customers = known.customers[known.customers["customer_id"].isin(sms["customer_id"])]
+    elig = customer_eligibility(due_customers, inputs.sms, cutoff).set_index("customer_id")
     reason = _customer_reasons(sms, elig, known.customers, sunset, flows_by_key)
     off, late = _consent_blocks(sms, inputs.sms, reason, cutoff)
     reason = reason.mask(off, "no_consent")
@@ -341,7 +345,10 @@ def flow_plan(
     discount_types = policy.all_discount_types | {
         s.message_type for f in catalogue.flows for s in f.steps if s.offer
     }
-    history = _history(known.sms, other_sends, discount_types)
+    # what the caps can see: the longest window (a week or the cool-down) before the first send
+    since = cutoff - max(WEEK, pd.Timedelta(days=policy.discount_cooldown_days))
+    recent = known.sms[(known.sms["occurred_at"] > since).to_numpy()]
+    history = _history(recent[recent["customer_id"].isin(ok["customer_id"])], other_sends, discount_types)
     clicks = known.sms[known.sms["event_type"] == "clicked"]
     last_clicks = clicks.groupby("customer_id")["occurred_at"].max().to_dict()
     capped = _apply_caps(ok, history, last_clicks, policy, discount_types, flows_by_key)

@@ -15,7 +15,7 @@ and a capped step is skipped, never moved, so later steps keep their instants.
 from __future__ import annotations
 
 import functools
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -73,35 +73,58 @@ def first_exit(inst: pd.DataFrame, exits: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-@functools.lru_cache(maxsize=262144)
-def next_quiet_instant(
-    zones: tuple[str, ...], due: pd.Timestamp, quiet: QuietHours
-) -> pd.Timestamp | None:
-    """The first instant at or after ``due`` (naive UTC) inside quiet hours in every zone, on a
-    day that is no holiday in any of them; ``None`` when there is none within two weeks."""
-    if not zones:
+@functools.lru_cache(maxsize=65536)
+def quiet_window(zones: tuple[str, ...], day: date, quiet: QuietHours):
+    """``(first, last)`` allowed instants (naive UTC) of local ``day`` in every zone, or ``None``
+    on a holiday or when the windows do not intersect. Every zone reads the same calendar
+    ``day`` (activation's :func:`~smsseg.activation.zones.send_instant`), so a holiday is one
+    date for all of them."""
+    if not zones or is_holiday(day, quiet.holidays):
         return None
     start, end = parse_hhmm(quiet.start, "start"), parse_hhmm(quiet.end, "end")
-    due_utc = due.tz_localize("UTC")
-    local = due_utc.tz_convert(zones[0])
-    for k in range(15):
-        day: date = local.date() + timedelta(days=k)
-        wanted = local.time() if k == 0 else start
-        inst = send_instant(zones, day, wanted, start, end)
-        if inst is None or inst < due_utc:
-            continue
-        if any(is_holiday(inst.tz_convert(z).date(), quiet.holidays) for z in zones):
-            continue
-        return inst.tz_convert("UTC").tz_localize(None)
-    return None
+    first = send_instant(zones, day, start, start, end)
+    if first is None:
+        return None
+    latest = (datetime.combine(day, end) - timedelta(minutes=1)).time()
+    last = send_instant(zones, day, latest, start, end)
+    return first.tz_localize(None), last.tz_localize(None)
+
+
+def next_quiet_instants(zones: tuple[str, ...], due: pd.Series, quiet: QuietHours) -> pd.Series:
+    """For each ``due`` instant (naive UTC) of one customer zone set, the first instant at or
+    after it inside quiet hours in every zone, skipping holidays (NaT when none within two
+    weeks). Vectorised over the rows: one window per local day, then a search."""
+    out = pd.Series(pd.NaT, index=due.index, dtype="datetime64[ns]")
+    ok = due.notna()
+    if not zones or not ok.any():
+        return out
+    d = due[ok]
+    local_day = d.dt.tz_localize("UTC").dt.tz_convert(zones[0]).dt.date
+    days = pd.date_range(min(local_day), max(local_day) + timedelta(days=15), freq="D").date
+    windows = [quiet_window(zones, day, quiet) for day in days]
+    first = pd.DatetimeIndex([w[0] if w else pd.NaT for w in windows]).to_numpy("datetime64[ns]")
+    last = pd.DatetimeIndex([w[1] if w else pd.NaT for w in windows]).to_numpy("datetime64[ns]")
+    # next_valid[i]: the first day index > i with a window (len(days) when none)
+    valid = ~np.isnat(first)
+    next_valid = np.full(len(days) + 1, len(days))
+    for i in range(len(days) - 1, -1, -1):
+        next_valid[i] = i + 1 if i + 1 < len(days) and valid[i + 1] else next_valid[i + 1]
+    first = np.append(first, np.datetime64("NaT"))
+    last = np.append(last, np.datetime64("NaT"))
+    i = np.searchsorted(days, local_day.to_numpy())
+    t = d.to_numpy(dtype="datetime64[ns]")
+    same_day = valid[i] & (t <= last[i])
+    later = first[next_valid[i]]
+    out[d.index] = np.where(same_day, np.maximum(t, first[i]), later)
+    return out
 
 
 def _schedule_sms(zones: pd.Series, due: pd.Series, quiet: QuietHours) -> pd.Series:
-    out = [
-        next_quiet_instant(z, d, quiet) if isinstance(z, tuple) and pd.notna(d) else None
-        for z, d in zip(zones, due, strict=True)
-    ]
-    return pd.to_datetime(pd.Series(out, index=due.index, dtype=object)).astype("datetime64[ns]")
+    out = pd.Series(pd.NaT, index=due.index, dtype="datetime64[ns]")
+    keys = zones.map(lambda z: z if isinstance(z, tuple) else ())
+    for z, idx in keys.groupby(keys, sort=False).groups.items():
+        out[idx] = next_quiet_instants(z, due[idx], quiet)
+    return out
 
 
 def step_table(
@@ -132,7 +155,7 @@ def step_table(
     trig = trig[trig["trigger_at"] > lookback]
     inst = instances(trig, flow)
     inst = inst[inst["trigger_at"] > as_of - span(flow)].reset_index(drop=True)
-    inst = pd.concat([inst, first_exit(inst, exit_events(inputs, flow))], axis=1)
+    inst = pd.concat([inst, first_exit(inst, exit_events(inputs, flow, as_of))], axis=1)
     cust_zones = inst["customer_id"].map(zones)
     rows, previous = [], inst["trigger_at"]
     for no, step in enumerate(flow.steps):

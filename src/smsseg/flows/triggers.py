@@ -110,9 +110,9 @@ def as_of_inputs(inputs: FlowInputs, as_of: object) -> FlowInputs:
 def _rows(customer_id, trigger_at, known_at) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "customer_id": pd.Series(list(customer_id), dtype="str"),
-            "trigger_at": pd.to_datetime(pd.Series(list(trigger_at), dtype="datetime64[ns]")),
-            "known_at": pd.to_datetime(pd.Series(list(known_at), dtype="datetime64[ns]")),
+            "customer_id": pd.Series(np.asarray(customer_id, dtype=object), dtype="str"),
+            "trigger_at": pd.Series(np.asarray(trigger_at, dtype="datetime64[ns]")),
+            "known_at": pd.Series(np.asarray(known_at, dtype="datetime64[ns]")),
         }
     )
 
@@ -224,14 +224,17 @@ def triggers(inputs: FlowInputs, flow: Flow, dormant_days: int = 120) -> pd.Data
     return out.sort_values(["customer_id", "trigger_at"], kind="stable", ignore_index=True)
 
 
-def exit_events(inputs: FlowInputs, flow: Flow) -> pd.DataFrame:
-    """Events that end an instance of ``flow`` (``customer_id``, ``at``, ``reason``)."""
+def exit_events(inputs: FlowInputs, flow: Flow, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Events that end an instance of ``flow`` (``customer_id``, ``at``, ``reason``), known at
+    ``as_of``: a STOP after it blocks the sends by consent at their time, but the state as of
+    ``as_of`` does not know it yet."""
     parts = []
     for kind in flow.exit_on:
         if kind == "purchase":
             e = purchases(inputs)
         elif kind == "opt_out":
-            ev = inputs.sms[inputs.sms["event_type"] == "opt_out"]
+            sms = inputs.sms
+            ev = sms[(sms["event_type"] == "opt_out") & (sms["occurred_at"] <= as_of)]
             e = pd.DataFrame({"customer_id": ev["customer_id"].to_numpy(), "at": ev["occurred_at"].to_numpy()})
         elif kind == "add_to_cart":
             ev = inputs.events[inputs.events["event_type"] == "add_to_cart"]
