@@ -181,10 +181,9 @@ def merge_user(default: Mapping, user: Mapping, where: str) -> dict:
             if not isinstance(raw, Mapping):
                 raise FlowCatalogueError(f"'flows.{key}' in {where} must be a table")
             if key in flows:
-                steps = raw.get("steps")
-                merged = merge(flows[key], {k: v for k, v in raw.items() if k != "steps"},
-                               where, f"flows.{key}")  # fmt: skip
-                flows[key] = merged if steps is None else {**merged, "steps": steps}
+                own = {k: raw[k] for k in ("steps", "enabled") if k in raw}  # replaced whole
+                rest = {k: v for k, v in raw.items() if k not in own}
+                flows[key] = {**merge(flows[key], rest, where, f"flows.{key}"), **own}
             else:
                 flows[key] = dict(raw)
     except SmssegError as exc:

@@ -90,40 +90,59 @@ def quiet_window(zones: tuple[str, ...], day: date, quiet: QuietHours):
     return first.tz_localize(None), last.tz_localize(None)
 
 
-def next_quiet_instants(zones: tuple[str, ...], due: pd.Series, quiet: QuietHours) -> pd.Series:
-    """For each ``due`` instant (naive UTC) of one customer zone set, the first instant at or
-    after it inside quiet hours in every zone, skipping holidays (NaT when none within two
-    weeks). Vectorised over the rows: one window per local day, then a search."""
-    out = pd.Series(pd.NaT, index=due.index, dtype="datetime64[ns]")
-    ok = due.notna()
-    if not zones or not ok.any():
-        return out
-    d = due[ok]
-    local_day = d.dt.tz_localize("UTC").dt.tz_convert(zones[0]).dt.date
-    days = pd.date_range(min(local_day), max(local_day) + timedelta(days=15), freq="D").date
-    windows = [quiet_window(zones, day, quiet) for day in days]
+#: Calendars of quiet windows are built in blocks of this many days (and cached per block).
+_BLOCK = 64
+
+
+@functools.lru_cache(maxsize=4096)
+def _calendar(zones: tuple[str, ...], first_block: int, last_block: int, quiet: QuietHours):
+    """Days ``[first_block, last_block] * _BLOCK`` (ordinal) with their windows' first and last
+    instants and, per day, the index of the next day that has a window."""
+    ordinals = np.arange(first_block * _BLOCK, (last_block + 1) * _BLOCK)
+    windows = [quiet_window(zones, date.fromordinal(int(o)), quiet) for o in ordinals]
     first = pd.DatetimeIndex([w[0] if w else pd.NaT for w in windows]).to_numpy("datetime64[ns]")
     last = pd.DatetimeIndex([w[1] if w else pd.NaT for w in windows]).to_numpy("datetime64[ns]")
-    # next_valid[i]: the first day index > i with a window (len(days) when none)
     valid = ~np.isnat(first)
-    next_valid = np.full(len(days) + 1, len(days))
-    for i in range(len(days) - 1, -1, -1):
-        next_valid[i] = i + 1 if i + 1 < len(days) and valid[i + 1] else next_valid[i + 1]
-    first = np.append(first, np.datetime64("NaT"))
-    last = np.append(last, np.datetime64("NaT"))
-    i = np.searchsorted(days, local_day.to_numpy())
-    t = d.to_numpy(dtype="datetime64[ns]")
+    nxt = np.full(len(ordinals) + 1, len(ordinals))
+    for i in range(len(ordinals) - 1, -1, -1):
+        nxt[i] = i + 1 if i + 1 < len(ordinals) and valid[i + 1] else nxt[i + 1]
+    nat = np.array(["NaT"], dtype="datetime64[ns]")
+    return ordinals[0], valid, np.concatenate([first, nat]), np.concatenate([last, nat]), nxt
+
+
+def next_quiet_instants(zones: tuple[str, ...], due: np.ndarray, quiet: QuietHours) -> np.ndarray:
+    """For each ``due`` instant (naive UTC ``datetime64[ns]``) of one customer zone set, the
+    first instant at or after it inside quiet hours in every zone, skipping holidays (NaT when
+    none within two weeks). Vectorised: one window per local day, then an index search."""
+    out = np.full(len(due), np.datetime64("NaT"), dtype="datetime64[ns]")
+    ok = ~np.isnat(due)
+    if not zones or not ok.any():
+        return out
+    local = pd.DatetimeIndex(due[ok]).tz_localize("UTC").tz_convert(zones[0])
+    epoch_days = local.tz_localize(None).to_numpy().astype("datetime64[D]").astype(np.int64)
+    day = epoch_days + date(1970, 1, 1).toordinal()  # proleptic ordinals, as date.fromordinal
+    lo, hi = int(day.min()) // _BLOCK, (int(day.max()) + 15) // _BLOCK
+    start, valid, first, last, nxt = _calendar(zones, lo, hi, quiet)
+    i = day - start
+    t = due[ok]
     same_day = valid[i] & (t <= last[i])
-    later = first[next_valid[i]]
-    out[d.index] = np.where(same_day, np.maximum(t, first[i]), later)
+    out[ok] = np.where(same_day, np.maximum(t, first[i]), first[nxt[i]])
     return out
 
 
-def _schedule_sms(zones: pd.Series, due: pd.Series, quiet: QuietHours) -> pd.Series:
-    out = pd.Series(pd.NaT, index=due.index, dtype="datetime64[ns]")
-    keys = zones.map(lambda z: z if isinstance(z, tuple) else ())
-    for z, idx in keys.groupby(keys, sort=False).groups.items():
-        out[idx] = next_quiet_instants(z, due[idx], quiet)
+def _zone_groups(zones: pd.Series) -> dict[tuple[str, ...], np.ndarray]:
+    """Row positions of each distinct candidate-zone tuple (empty tuple: unknown zone)."""
+    keys = [z if isinstance(z, tuple) else () for z in zones]
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for pos, key in enumerate(keys):
+        groups.setdefault(key, []).append(pos)
+    return {k: np.asarray(v) for k, v in groups.items()}
+
+
+def _schedule_sms(groups, due: np.ndarray, quiet: QuietHours) -> np.ndarray:
+    out = np.full(len(due), np.datetime64("NaT"), dtype="datetime64[ns]")
+    for zones, pos in groups.items():
+        out[pos] = next_quiet_instants(zones, due[pos], quiet)
     return out
 
 
@@ -156,23 +175,34 @@ def step_table(
     inst = instances(trig, flow)
     inst = inst[inst["trigger_at"] > as_of - span(flow)].reset_index(drop=True)
     inst = pd.concat([inst, first_exit(inst, exit_events(inputs, flow, as_of))], axis=1)
-    cust_zones = inst["customer_id"].map(zones)
-    rows, previous = [], inst["trigger_at"]
+    groups = _zone_groups(inst["customer_id"].map(zones))
+    trigger_at = inst["trigger_at"].to_numpy("datetime64[ns]")
+    over = None
+    if overrides is not None and len(overrides):
+        over = {k: inst["customer_id"].map(overrides.xs(k, level=1)).to_numpy("datetime64[ns]")
+                for k in set(overrides.index.get_level_values(1))}  # fmt: skip
+    cols: dict[str, list] = {c: [] for c in STEP_COLUMNS}
+    previous = trigger_at
     for no, step in enumerate(flow.steps):
-        anchor = inst["trigger_at"] if step.after == "trigger" else previous
-        due = anchor + step.delay
-        if overrides is not None and step.key in overrides.index.get_level_values(1):
-            o = overrides.xs(step.key, level=1)
-            found = inst["customer_id"].map(o)
-            due = found.where(found.notna(), due).astype("datetime64[ns]")
-        sched = _schedule_sms(cust_zones, due, policy.quiet_hours) if step.channel == "sms" else due
-        rows.append(inst.assign(
-            flow=flow.key, step_no=no, step=step.key, channel=step.channel,
-            message_type=step.message_type, offer=step.offer, audience=step.audience,
-            due_at=due, scheduled_at=sched,
-        ))  # fmt: skip
-        previous = sched.fillna(due)
-    out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=STEP_COLUMNS)
+        anchor = trigger_at if step.after == "trigger" else previous
+        due = anchor + step.delay.to_timedelta64()
+        if over is not None and step.key in over:
+            due = np.where(np.isnat(over[step.key]), due, over[step.key])
+        sched = _schedule_sms(groups, due, policy.quiet_hours) if step.channel == "sms" else due
+        for c in ("customer_id", "trigger_at", "known_at", "exit_at", "exit_reason"):
+            cols[c].append(inst[c].to_numpy())
+        for c, v in (("flow", flow.key), ("step_no", no), ("step", step.key),
+                     ("channel", step.channel), ("message_type", step.message_type),
+                     ("offer", step.offer), ("audience", step.audience)):  # fmt: skip
+            cols[c].append(np.full(len(inst), v, dtype=object if isinstance(v, str) else None))
+        cols["due_at"].append(due)
+        cols["scheduled_at"].append(sched)
+        previous = np.where(np.isnat(sched), due, sched)
+    out = pd.DataFrame({c: np.concatenate(v) if v else [] for c, v in cols.items()})
+    out = out.astype({"customer_id": "str", "flow": "str", "step": "str", "channel": "str",
+                      "message_type": "str", "audience": "str", "offer": bool, "step_no": int})  # fmt: skip
+    for c in ("trigger_at", "known_at", "exit_at", "due_at", "scheduled_at"):
+        out[c] = out[c].astype("datetime64[ns]")
     return out[STEP_COLUMNS]
 
 
