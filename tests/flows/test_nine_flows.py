@@ -78,12 +78,12 @@ TRIGGERS = {
 
 #: flow → expected (SMS steps, email steps) as (step, instant) for a trigger at T0 (Monday 09:00)
 EXPECTED = {
-    "welcome": ([("welcome", T0 + 5 * pd.Timedelta(minutes=1)), ("first_purchase_offer", T0 + 3 * D)],
-                [("preferences", T0 + D + pd.Timedelta(minutes=5))]),
+    "welcome": ([("welcome", T0 + H), ("first_purchase_offer", T0 + 3 * D)],
+                [("preferences", T0 + D + H)]),
     "abandoned_cart": ([("reminder_sms", T0 + 4 * H), ("final_offer", T0 + 4 * H + D)],
                        [("reminder_email", T0 + H)]),
     "browse_abandonment": ([("new_arrivals", T0 + 2 * D)], [("reminder_email", T0 + D)]),
-    "post_purchase": ([("order_confirmed", T0 + 5 * pd.Timedelta(minutes=1)), ("shipping_update", T0 + D + 5 * pd.Timedelta(minutes=1)),
+    "post_purchase": ([("order_confirmed", T0 + H), ("shipping_update", T0 + D + H),
                        ("review_request", T0 + 7 * D)],
                       [("delivery_reminder", T0 + 3 * D), ("thank_you", T0 + 14 * D)]),
     "replenishment": ([("reminder", T0 + 7 * D)], [("recommendation", T0 + 10 * D)]),

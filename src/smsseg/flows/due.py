@@ -17,6 +17,7 @@ no cap.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,7 +109,7 @@ def _reactivation_steps(flow: Flow, policy: ActivationPolicy) -> Flow:
     return replace(flow, steps=flow.steps[: 2 if policy.sunset_survey else 1])
 
 
-def _all_steps(known, catalogue, policy, as_of, zones, sunset, dormant_days) -> pd.DataFrame:
+def _all_steps(known, catalogue, policy, as_of, zones, sunset, dormant_days, since=None):
     parts = []
     for flow in catalogue.flows:
         overrides = None
@@ -121,7 +122,7 @@ def _all_steps(known, catalogue, policy, as_of, zones, sunset, dormant_days) -> 
                     index=pd.MultiIndex.from_arrays([due.index, [flow.steps[1].key] * len(due)]),
                 )
         trig = triggers(known, flow, dormant_days)
-        parts.append(step_table(flow, trig, known, zones, as_of, policy, overrides))
+        parts.append(step_table(flow, trig, known, zones, as_of, policy, overrides, since))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -173,26 +174,37 @@ def _consent_blocks(sms, history, reason, cutoff) -> tuple[pd.Series, pd.Series]
     return off, off & (consent["decided_at"] > cutoff)
 
 
-def _fits(times: list, at: pd.Timestamp, window: pd.Timedelta, cap: int) -> bool:
-    """Whether one more send at ``at`` keeps every window of ``window`` holding it within ``cap``
-    (``times`` may hold later sends too: a campaign already planned)."""
-    ends = [at] + [t for t in times if at < t < at + window]
-    for end in ends:
-        n = sum(end - window < t <= end for t in times) + 1
-        if n > cap:
+def _fits(times: list[int], at: int, window: int, cap: int) -> bool:
+    """Whether one more send at ``at`` keeps every window of length ``window`` holding it within
+    ``cap``. ``times`` is sorted (nanoseconds) and may hold later sends too (a campaign already
+    planned): the windows to check end at ``at`` or at one of those later sends."""
+    lo, hi = bisect.bisect_right(times, at), bisect.bisect_left(times, at + window)
+    for end in [at, *times[lo:hi]]:
+        inside = bisect.bisect_right(times, end) - bisect.bisect_right(times, end - window)
+        if inside + 1 > cap:
             return False
     return True
 
 
-def weekly_cap(policy: ActivationPolicy, last_click: pd.Timestamp, at: pd.Timestamp) -> int:
-    """The base weekly cap of a send at ``at``: the engaged cap when the customer clicked an SMS
-    within ``engaged_click_days`` before it, else the active cap.
+def _by_key(keys, times) -> dict:
+    out: dict = {}
+    for k, t in zip(keys, times, strict=True):
+        out.setdefault(k, []).append(int(t))
+    for v in out.values():
+        v.sort()
+    return out
+
+
+def weekly_cap(policy: ActivationPolicy, last_click: int | None, at: int) -> int:
+    """The base weekly cap of a send at ``at`` (ns): the engaged cap when the customer clicked
+    an SMS within ``engaged_click_days`` before it, else the active cap.
 
     Activation's :func:`~smsseg.activation.targeting.weekly_caps` reads engagement at the plan's
     as-of; a flow send reads it at its own instant instead, so that when the scheduler runs
     does not change a customer's cap (the idempotence of :func:`flow_plan`).
     """
-    recent = pd.notna(last_click) and at - last_click <= pd.Timedelta(days=policy.engaged_click_days)
+    days = pd.Timedelta(days=policy.engaged_click_days).value
+    recent = last_click is not None and at - last_click <= days
     return policy.engaged_cap_per_week if recent else policy.active_cap_per_week
 
 
@@ -200,43 +212,51 @@ def _apply_caps(cand, history, last_clicks, policy, discount_types, flows_by_key
     """Greedy in time order (ties: flow priority): ``""`` when sent, else the blocking reason.
 
     Hand-written because each decision depends on the earlier ones of the same customer; the
-    loop is per customer over a handful of rows. Windows are half-open ``(t - w, t]``.
+    loop is per customer over a handful of rows, windows counted by bisection on sorted
+    nanosecond lists. Windows are half-open ``(t - w, t]``.
     """
-    cooldown = pd.Timedelta(days=policy.discount_cooldown_days)
-    out = pd.Series("", index=cand.index, dtype=object)
-    hist = {cid: g for cid, g in history.groupby("customer_id", sort=False)}
+    day, week = DAY.value, WEEK.value
+    cooldown = pd.Timedelta(days=policy.discount_cooldown_days).value
+    ns = history["sent_at"].to_numpy("datetime64[ns]").astype(np.int64)
+    cid = history["customer_id"].to_numpy()
+    is_disc = history["discount"].to_numpy(bool)
+    times = _by_key(cid, ns)
+    disc = _by_key(cid[is_disc], ns[is_disc])
+    per_flow = _by_key(list(zip(cid, history["flow"].to_numpy(), strict=True)), ns)
+    clicks = {k: pd.Timestamp(v).value for k, v in last_clicks.items()}
     order = cand.assign(rank=cand["flow"].map({k: f.priority for k, f in flows_by_key.items()}))
     order = order.sort_values(["customer_id", "scheduled_at", "rank"], kind="stable")
-    for cid, rows in order.groupby("customer_id", sort=False):
-        h = hist.get(cid)
-        times = [] if h is None else list(h["sent_at"])
-        disc = [] if h is None else list(h.loc[h["discount"], "sent_at"])
-        per_flow = {} if h is None else {k: list(g["sent_at"]) for k, g in h.groupby("flow")}
-        last_click = last_clicks.get(cid, pd.NaT)
-        suppressed_from = pd.Timestamp.max
-        for idx, row in zip(rows.index, rows.itertuples(index=False), strict=True):
-            at, flow = row.scheduled_at, flows_by_key[row.flow]
-            mine = per_flow.setdefault(row.flow, [])
-            if at > suppressed_from:
-                out[idx] = "sunset"
-            elif not _fits(mine, at, WEEK, flow.max_sms_per_week):
-                out[idx] = "capped"
-            elif row.offer and not _fits(disc, at, cooldown, 1):
-                out[idx] = "discount_cooldown"
-            elif not (
-                _fits(times, at, DAY, policy.daily_cap)
-                and _fits(times, at, WEEK, weekly_cap(policy, last_click, at))
-            ):
-                out[idx] = "capped"
-            if out[idx] or row.holdout:
-                continue  # a held-out send never reaches the SMS table: it counts toward nothing
-            times.append(at)
-            mine.append(at)
-            if row.offer:
-                disc.append(at)
-            if flow.trigger.kind == "dormancy" and row.step_no == len(flow.steps) - 1:
-                suppressed_from = at  # the sunset flow is done: nothing else after it
-    return out
+    at_ns = order["scheduled_at"].to_numpy("datetime64[ns]").astype(np.int64)
+    out: dict = {}
+    suppressed_from: dict = {}
+    never = np.iinfo(np.int64).max
+    for idx, c, at, key, offer, held, no in zip(
+        order.index, order["customer_id"], at_ns, order["flow"], order["offer"],
+        order["holdout"], order["step_no"], strict=True,
+    ):  # fmt: skip
+        at, flow = int(at), flows_by_key[key]
+        mine = per_flow.setdefault((c, key), [])
+        t, d = times.setdefault(c, []), disc.setdefault(c, [])
+        if at > suppressed_from.get(c, never):
+            out[idx] = "sunset"
+        elif not _fits(mine, at, week, flow.max_sms_per_week):
+            out[idx] = "capped"
+        elif offer and not _fits(d, at, cooldown, 1):
+            out[idx] = "discount_cooldown"
+        elif not (
+            _fits(t, at, day, policy.daily_cap)
+            and _fits(t, at, week, weekly_cap(policy, clicks.get(c), at))
+        ):
+            out[idx] = "capped"
+        else:
+            out[idx] = ""
+        if out[idx] or held:
+            continue  # a held-out send never reaches the SMS table: it counts toward nothing
+        for lst in (t, mine, *([d] if offer else [])):
+            bisect.insort(lst, at)
+        if flow.trigger.kind == "dormancy" and no == len(flow.steps) - 1:
+            suppressed_from[c] = at  # the sunset flow is done: nothing else after it
+    return pd.Series(out, dtype=object).reindex(cand.index)
 
 
 def _history(sms: pd.DataFrame, other: pd.DataFrame | None, discount_types) -> pd.DataFrame:
@@ -307,7 +327,6 @@ def flow_plan(
         raise PolicyError(f"holdout={holdout} must be >= 0 and < 1")
     inputs = check_inputs(inputs)
     known = as_of_inputs(inputs, cutoff)
-    flows_by_key = {f.key: f for f in catalogue.flows}
     zones = resolve_zones(known.customers).set_index("customer_id")["zones"]
     sunset = _sunset(known, cutoff, policy, dormant_days, catalogue)
     steps = _all_steps(known, catalogue, policy, cutoff, zones, sunset, dormant_days)
@@ -315,11 +334,37 @@ def flow_plan(
     at = steps["scheduled_at"].fillna(steps["due_at"])
     live = steps["exit_at"].isna() | (at < steps["exit_at"])
     due = steps[live & (at > cutoff) & (at <= cutoff + window)]
-    emails = due[due["channel"] == "email"].rename(
-        columns={"step": "step", "scheduled_at": "send_at_utc"}
-    )[EMAIL_COLUMNS]
+    emails = due[due["channel"] == "email"].rename(columns={"scheduled_at": "send_at_utc"})
     # an SMS step without a quiet-hours instant is reported in the window of its due instant
-    sms = due[due["channel"] == "sms"]
+    since = cutoff - max(WEEK, pd.Timedelta(days=policy.discount_cooldown_days))
+    recent = known.sms[(known.sms["occurred_at"] > since).to_numpy()]
+    sms, reason, elig = decide(
+        due[due["channel"] == "sms"], inputs, known, cutoff, catalogue, policy, holdout, sunset,
+        recent, other_sends,
+    )  # fmt: skip
+    sent = sms[reason.isna().to_numpy()]
+    plan = _as_plan(sms, sent, reason, elig, cutoff, catalogue, holdout, seed, inputs.sms, known_until)
+    emails = emails[EMAIL_COLUMNS].reset_index(drop=True)
+    return FlowRun(plan=plan, state=state, emails=emails, window=window)
+
+
+def decide(sms, inputs, known, cutoff, catalogue, policy, holdout, sunset, sent_history, other):
+    """Which due SMS steps go out, and why the others do not: activation's rules, in order.
+
+    Parameters
+    ----------
+    sms : SMS rows of the step table due in the window.
+    inputs, known : all the inputs, and those known at ``cutoff``.
+    sent_history : SMS rows (``sent``) the caps count besides the flows' own new sends.
+    other : campaign sends already planned (counted by the caps) or ``None``.
+
+    Returns
+    -------
+    (sms, reason, eligibility) : candidates with ``campaign_id``, ``segment``, ``goal``,
+    ``discount``, ``holdout``, ``stop_after_as_of``; the reason each is not sent (``None``: sent);
+    the eligibility of their customers (phones, zones).
+    """
+    flows_by_key = {f.key: f for f in catalogue.flows}
     sms = sms.assign(
         campaign_id=[flows_by_key[f].campaign_id(s) for f, s in zip(sms["flow"], sms["step"], strict=True)],
         segment=sms["flow"].map({k: f.segment for k, f in flows_by_key.items()}),
@@ -345,17 +390,13 @@ def flow_plan(
     discount_types = policy.all_discount_types | {
         s.message_type for f in catalogue.flows for s in f.steps if s.offer
     }
-    # what the caps can see: the longest window (a week or the cool-down) before the first send
-    since = cutoff - max(WEEK, pd.Timedelta(days=policy.discount_cooldown_days))
-    recent = known.sms[(known.sms["occurred_at"] > since).to_numpy()]
-    history = _history(recent[recent["customer_id"].isin(ok["customer_id"])], other_sends, discount_types)
+    mine = sent_history[sent_history["customer_id"].isin(ok["customer_id"])]
+    history = _history(mine, other, discount_types)
     clicks = known.sms[known.sms["event_type"] == "clicked"]
     last_clicks = clicks.groupby("customer_id")["occurred_at"].max().to_dict()
     capped = _apply_caps(ok, history, last_clicks, policy, discount_types, flows_by_key)
     reason[capped.index] = capped.replace("", None)
-    sent = sms[reason.isna().to_numpy()]
-    plan = _as_plan(sms, sent, reason, elig, cutoff, catalogue, holdout, seed, inputs.sms, known_until)
-    return FlowRun(plan=plan, state=state, emails=emails.reset_index(drop=True), window=window)
+    return sms, reason, elig
 
 
 def _as_plan(sms, sent, reason, elig, cutoff, catalogue, share, seed, all_sms, known_until) -> Plan:

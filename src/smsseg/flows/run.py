@@ -140,3 +140,34 @@ def run_flows(
         result.state.to_parquet(tmp / "state.parquet", index=False)
         result.emails.to_csv(tmp / "emails.csv", index=False)
     return result, out
+
+
+def run_backtest(
+    data_dir: str | Path,
+    start: object,
+    end: object,
+    out: str | Path,
+    *,
+    cadence: pd.Timedelta = pd.Timedelta(hours=1),
+    scores: Sequence[str | Path] = (),
+    flows_path: str | Path | None = None,
+    policy_path: str | Path | None = None,
+    catalogue_path: str | Path | None = None,
+    holdout: float = 0.1,
+):
+    """Replay the flows over ``(start, end]`` on a data directory; write the results to ``out``."""
+    from smsseg.data.load import load
+    from smsseg.flows.backtest import flow_backtest, write_backtest
+
+    catalogue = load_flows(flows_path)
+    segments = default_catalogue(catalogue_path)
+    policy, _ = apply_catalogue(load_policy(policy_path), segments)
+    dormant_days = int(segments["dormant"].thresholds["days"]) if segments is not None else 120
+    data = load(data_dir)
+    require_sms(data)
+    end = as_timestamp(end, "--to")
+    result = flow_backtest(
+        inputs_from_data(data, end, catalogue, scores), start, end, catalogue, policy,
+        cadence=cadence, holdout=holdout, dormant_days=dormant_days,
+    )  # fmt: skip
+    return result, write_backtest(result, out)

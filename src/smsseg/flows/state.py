@@ -154,8 +154,10 @@ def step_table(
     as_of: pd.Timestamp,
     policy: ActivationPolicy,
     overrides: pd.Series | None = None,
+    since: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
-    """Every step of every instance of ``flow`` that may matter at ``as_of``.
+    """Every step of every instance of ``flow`` that may matter at ``as_of`` (or from ``since``
+    on, for a replay: instances whose steps may come after ``since``, exits known at ``as_of``).
 
     Parameters
     ----------
@@ -170,10 +172,11 @@ def step_table(
     :data:`STEP_COLUMNS`, one row per instance and step; ``scheduled_at`` NaT for an SMS step
     without a quiet-hours instant (unknown zone).
     """
-    lookback = as_of - span(flow) - pd.Timedelta(days=flow.reentry_days)
+    since = as_of if since is None else since
+    lookback = since - span(flow) - pd.Timedelta(days=flow.reentry_days)
     trig = trig[trig["trigger_at"] > lookback]
     inst = instances(trig, flow)
-    inst = inst[inst["trigger_at"] > as_of - span(flow)].reset_index(drop=True)
+    inst = inst[inst["trigger_at"] > since - span(flow)].reset_index(drop=True)
     inst = pd.concat([inst, first_exit(inst, exit_events(inputs, flow, as_of))], axis=1)
     groups = _zone_groups(inst["customer_id"].map(zones))
     trigger_at = inst["trigger_at"].to_numpy("datetime64[ns]")
