@@ -46,7 +46,10 @@ def only(key: str, catalogue: FlowCatalogue | None = None) -> FlowCatalogue:
 def sms_rows(run) -> list[tuple[str, str, pd.Timestamp]]:
     """``(customer, step, instant)`` of the due SMS (holdouts included), in time order."""
     s = run.plan.sends
-    return [(c, st, t.tz_convert(None)) for c, st, t in zip(s["customer_id"], s["step"], s["send_at_utc"], strict=True)]
+    return [
+        (c, st, t.tz_convert(None))
+        for c, st, t in zip(s["customer_id"], s["step"], s["send_at_utc"], strict=True)
+    ]
 
 
 def email_rows(run) -> list[tuple[str, str, pd.Timestamp]]:

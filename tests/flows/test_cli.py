@@ -79,6 +79,8 @@ def test_scores_after_the_as_of_are_refused(data_dir, tmp_path):
     scores = tmp_path / "scores.parquet"
     pd.DataFrame({"customer_id": IDS, "churn_risk_band": "high"}).to_parquet(scores)
     stamp_parquet(scores, for_data("scores", pd.Timestamp("2025-05-01"), data_dir))
-    result = run("--data", data_dir, "--as-of", AS_OF, "--out", tmp_path / "due", "--scores", scores)
+    result = run(
+        "--data", data_dir, "--as-of", AS_OF, "--out", tmp_path / "due", "--scores", scores
+    )
     assert result.exit_code == 1
     assert "after the flows' as-of" in " ".join(result.output.split())

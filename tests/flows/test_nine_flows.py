@@ -4,8 +4,6 @@ flow, and a second trigger inside the re-entry window starts nothing."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pandas as pd
 import pytest
 
@@ -55,18 +53,40 @@ TRIGGERS = {
         {"sms": [{"customer_id": "a", "occurred_at": T0 + 5 * D, "event_type": "opt_out"}]},
     ),
     "back_in_stock": (
-        {"events": [{"customer_id": "a", "occurred_at": T0 - 2 * D, "event_type": "wishlist_add",
-                     "product_id": "p1"}],
-         "products": [{"product_id": "p1", "restocked_at": T0}]},  # fmt: skip
-        {"events": [{"customer_id": "a", "occurred_at": T0 - 2 * D, "event_type": "wishlist_add",
-                     "product_id": "p2"}],
-         "products": [{"product_id": "p2", "restocked_at": T0 + 3 * D}]},  # fmt: skip
+        {
+            "events": [
+                {
+                    "customer_id": "a",
+                    "occurred_at": T0 - 2 * D,
+                    "event_type": "wishlist_add",
+                    "product_id": "p1",
+                }
+            ],
+            "products": [{"product_id": "p1", "restocked_at": T0}],
+        },  # fmt: skip
+        {
+            "events": [
+                {
+                    "customer_id": "a",
+                    "occurred_at": T0 - 2 * D,
+                    "event_type": "wishlist_add",
+                    "product_id": "p2",
+                }
+            ],
+            "products": [{"product_id": "p2", "restocked_at": T0 + 3 * D}],
+        },  # fmt: skip
         {"orders": [{"customer_id": "a", "ordered_at": T0 + 1 * D}]},
     ),
     "win_back": (
         {"scores": _scores([{"scored_at": T0, "churn_risk_band": "high"}])},
-        {"scores": _scores([{"scored_at": T0 + 3 * D, "churn_risk_band": "low"},
-                            {"scored_at": T0 + 4 * D, "churn_risk_band": "high"}])},  # fmt: skip
+        {
+            "scores": _scores(
+                [
+                    {"scored_at": T0 + 3 * D, "churn_risk_band": "low"},
+                    {"scored_at": T0 + 4 * D, "churn_risk_band": "high"},
+                ]
+            )
+        },  # fmt: skip
         {"orders": [{"customer_id": "a", "ordered_at": T0 + 3 * D}]},
     ),
     "reactivation": (
@@ -132,7 +152,9 @@ def test_steps_at_their_delays(key):
 @pytest.mark.parametrize("key", list(TRIGGERS), ids=list(TRIGGERS))
 def test_exit_ends_the_flow(key):
     trigger, _, exit_event = TRIGGERS[key]
-    exit_at = min(r.get("ordered_at", r.get("occurred_at")) for rows in exit_event.values() for r in rows)
+    exit_at = min(
+        r.get("ordered_at", r.get("occurred_at")) for rows in exit_event.values() for r in rows
+    )
     as_of = max(exit_at, _as_of(key))
     run = _run(key, _merge(trigger, exit_event), as_of)
     assert run.plan.sends.empty, sms_rows(run)
@@ -147,9 +169,17 @@ def test_exit_ends_the_flow(key):
 def test_no_reentry_inside_the_window(key):
     trigger, again, _ = TRIGGERS[key]
     tables = _merge(trigger, again)
-    as_of = T0 + 9 * D if key in ("replenishment",) else max(
-        r.get("occurred_at", r.get("enrolled_at", r.get("restocked_at", r.get("scored_at", T0))))
-        for rows in again.values() for r in rows if r.get("event_type") != "wishlist_add"
+    as_of = (
+        T0 + 9 * D
+        if key in ("replenishment",)
+        else max(
+            r.get(
+                "occurred_at", r.get("enrolled_at", r.get("restocked_at", r.get("scored_at", T0)))
+            )
+            for rows in again.values()
+            for r in rows
+            if r.get("event_type") != "wishlist_add"
+        )
     )
     run = _run(key, tables, as_of)
     assert len(run.state) == 1, run.state
@@ -195,7 +225,10 @@ def test_second_win_back_offer_only_for_offer_responsive():
     assert run.plan.suppressed["reason"].tolist() == ["not_offer_responsive"]
     # without an uplift estimate, the discount sensitivity decides
     trigger["scores"][0]["uplift"] = None
-    assert [s for _, s, _ in sms_rows(_run("win_back", trigger, T0))] == ["win_back", "second_offer"]
+    assert [s for _, s, _ in sms_rows(_run("win_back", trigger, T0))] == [
+        "win_back",
+        "second_offer",
+    ]
 
 
 def test_sms_due_at_night_moves_to_the_morning():
@@ -204,7 +237,9 @@ def test_sms_due_at_night_moves_to_the_morning():
     run = _run("abandoned_cart", late, ts("2025-03-03 18:30"))
     # the 4-hour reminder is due 22:30: it goes at 08:00; the final offer 24 h after that
     assert [(s, t) for _, s, t in sms_rows(run)] == [
-        ("reminder_sms", ts("2025-03-04 08:00")), ("final_offer", ts("2025-03-05 08:00"))]
+        ("reminder_sms", ts("2025-03-04 08:00")),
+        ("final_offer", ts("2025-03-05 08:00")),
+    ]
     assert [t for _, _, t in email_rows(run)] == [ts("2025-03-03 19:30")]  # email: no quiet hours
 
 
@@ -212,7 +247,9 @@ def test_holdout_is_sticky_per_flow():
     ids = [f"c{i}" for i in range(200)]
     carts = [{"customer_id": c, "occurred_at": T0, "event_type": "add_to_cart"} for c in ids]
     a = flow_plan(inputs(ids, events=carts), T0, WINDOW, only("abandoned_cart"), holdout=0.2)
-    b = flow_plan(inputs(ids, events=carts), T0 + 2 * H, WINDOW, only("abandoned_cart"), holdout=0.2)
+    b = flow_plan(
+        inputs(ids, events=carts), T0 + 2 * H, WINDOW, only("abandoned_cart"), holdout=0.2
+    )
     held = lambda run: set(run.plan.sends.loc[run.plan.sends["holdout"], "customer_id"])  # noqa: E731
     assert 20 <= len(held(a)) <= 60
     assert held(a) == held(b)

@@ -47,7 +47,9 @@ def history(seed: int, n: int = 10, until: pd.Timestamp = T0, days: int = 8) -> 
                for c in ids]  # fmt: skip
     sms = rows(n // 2, event_type=lambda: rng.choice(["opt_out", "opt_in", "clicked"]))
     loyalty = [{"customer_id": c, "enrolled_at": t} for c, t in zip(ids[:2], when(2), strict=True)]
-    products = [{"product_id": "p1", "restocked_at": until - pd.Timedelta(hours=int(rng.integers(1, 30)))}]
+    products = [
+        {"product_id": "p1", "restocked_at": until - pd.Timedelta(hours=int(rng.integers(1, 30)))}
+    ]
     scores = [
         {"customer_id": c, "scored_at": s, "churn_risk_band": rng.choice(["low", "high"]),
          "uplift": rng.normal(0, 0.1), "discount_sensitivity": rng.uniform(),
@@ -72,8 +74,12 @@ def record(data: FlowInputs, sends: pd.DataFrame) -> FlowInputs:
     return FlowInputs(**{**data.__dict__, "sms": pd.concat([data.sms, rows], ignore_index=True)})
 
 
-def cadence_run(data: FlowInputs, cadence: pd.Timedelta, grow: FlowInputs | None = None,
-                period: pd.Timedelta = PERIOD):
+def cadence_run(
+    data: FlowInputs,
+    cadence: pd.Timedelta,
+    grow: FlowInputs | None = None,
+    period: pd.Timedelta = PERIOD,
+):
     """Run every ``cadence`` over the period, recording each run's sends before the next.
 
     ``grow``: the history goes on during the period (each run sees it up to its own as-of).
@@ -149,7 +155,9 @@ def test_growing_history_no_send_after_known_exit_none_twice_caps_hold(cadence):
     assert not _exits_known_before(union, full)
     sent = union[~union["holdout"]]
     assert consent_violations(sent, full.sms).empty
-    zones = dict(zip(full.customers["customer_id"], [(z,) for z in full.customers["timezone"]], strict=True))
+    zones = dict(
+        zip(full.customers["customer_id"], [(z,) for z in full.customers["timezone"]], strict=True)
+    )
     assert quiet_hour_violations(sent, zones, POLICY).empty
     times = recorded.sms[recorded.sms["event_type"] == "sent"]
     times = pd.DataFrame({"customer_id": times["customer_id"], "sent_at": times["occurred_at"],
@@ -179,7 +187,9 @@ def test_as_of_reads_nothing_after_it():
     assert len(before.plan.sends) >= 5
     # consent_checked_at is how far the SMS export reaches (consent is the latest knowledge)
     drop = ["consent_checked_at"]
-    pd.testing.assert_frame_equal(before.plan.sends.drop(columns=drop), after.plan.sends.drop(columns=drop))
+    pd.testing.assert_frame_equal(
+        before.plan.sends.drop(columns=drop), after.plan.sends.drop(columns=drop)
+    )
     pd.testing.assert_frame_equal(before.plan.suppressed, after.plan.suppressed)
     pd.testing.assert_frame_equal(before.state, after.state)
     pd.testing.assert_frame_equal(before.emails, after.emails)

@@ -22,8 +22,12 @@ ScoresOpt = Annotated[
     typer.Option("--scores", help="Scores file(s) of smsseg score (churn bands, next order date); "
                  "repeat for a history. Each must be scored at or before the as-of."),
 ]  # fmt: skip
-FlowsOpt = Annotated[Path | None, typer.Option("--flows", help="TOML file overriding or adding flows.")]
-PolicyOpt = Annotated[Path | None, typer.Option("--policy", help="TOML file overriding the policy.")]
+FlowsOpt = Annotated[
+    Path | None, typer.Option("--flows", help="TOML file overriding or adding flows.")
+]
+PolicyOpt = Annotated[
+    Path | None, typer.Option("--policy", help="TOML file overriding the policy.")
+]
 CatalogueOpt = Annotated[
     Path | None, typer.Option("--catalogue", help="TOML file overriding the segment catalogue.")
 ]
@@ -52,7 +56,9 @@ def flows(
     out: Annotated[
         Path | None, typer.Option(help="Folder for plan.parquet, audiences/, state.parquet.")
     ] = None,
-    window: Annotated[str, typer.Option(help="Emit the sends due in (as-of, as-of + window].")] = "24h",
+    window: Annotated[
+        str, typer.Option(help="Emit the sends due in (as-of, as-of + window].")
+    ] = "24h",
     scores: ScoresOpt = None,
     flows_file: FlowsOpt = None,
     policy: PolicyOpt = None,
@@ -83,14 +89,19 @@ def flows(
         policy_path=policy, catalogue_path=catalogue, plan_dir=plan, holdout=holdout, seed=seed,
     )  # fmt: skip
     dataset = load(data, validate=False)
-    report_as_of(dataset, stamp, tables=[t for t in dataset.present if t not in ("sms", "promotions")])
+    report_as_of(
+        dataset, stamp, tables=[t for t in dataset.present if t not in ("sms", "promotions")]
+    )
     print_campaigns(result.plan.campaigns, result.plan.suppressed)
     counts = result.state["status"].value_counts()
     console.print(
-        "flow instances: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())
+        "flow instances: "
+        + ", ".join(f"{k} {v:,}" for k, v in counts.items())
         + f"; {len(result.emails):,} email step(s) due"
     )
-    console.print(f"[green]wrote[/] due sends to {path}/plan.parquet, state to {path}/state.parquet")
+    console.print(
+        f"[green]wrote[/] due sends to {path}/plan.parquet, state to {path}/state.parquet"
+    )
 
 
 def print_backtest(by_flow: pd.DataFrame, summary: dict) -> None:
@@ -135,4 +146,6 @@ def backtest(
         policy_path=policy, catalogue_path=catalogue, holdout=holdout,
     )  # fmt: skip
     print_backtest(result.by_flow, result.summary)
-    console.print(f"[green]wrote[/] backtest to {out} ({', '.join(p.name for p in paths.values())})")
+    console.print(
+        f"[green]wrote[/] backtest to {out} ({', '.join(p.name for p in paths.values())})"
+    )

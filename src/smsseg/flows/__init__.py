@@ -6,7 +6,14 @@ The catalogue (:mod:`~smsseg.flows.catalogue`) declares the flows; the state mac
 See ``docs/flows.md``.
 """
 
-from smsseg.flows.catalogue import Flow, FlowCatalogue, FlowCatalogueError, Step, Trigger, load_flows
+from smsseg.flows.catalogue import (
+    Flow,
+    FlowCatalogue,
+    FlowCatalogueError,
+    Step,
+    Trigger,
+    load_flows,
+)
 from smsseg.flows.due import FlowRun, flow_plan
 from smsseg.flows.state import state_table, step_table
 from smsseg.flows.triggers import FlowInputs, as_of_inputs, empty_inputs, triggers

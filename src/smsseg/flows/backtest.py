@@ -35,6 +35,9 @@ from smsseg.flows.triggers import FlowInputs, as_of_inputs, check_inputs, exit_e
 
 #: Weekly SMS counts are bucketed 0, 1, ..., ``MAX_BUCKET`` or more for the opt-out rates.
 MAX_BUCKET = 4
+#: How often the replayed scheduler runs, unless told: hourly, the finest cadence the default
+#: catalogue's delays assume.
+DEFAULT_CADENCE = pd.Timedelta(hours=1)
 #: Weeks of history before the replay that the opt-out rates are read from.
 RATE_WEEKS = 26
 
@@ -90,8 +93,10 @@ def optout_rates(sms: pd.DataFrame, start: pd.Timestamp, weeks: int = RATE_WEEKS
     weeks_df = pd.DataFrame({"sent": sent}).join(pd.DataFrame({"stop": stop}), how="outer")
     weeks_df = weeks_df.fillna({"sent": 0, "stop": False})
     bucket = weeks_df["sent"].clip(upper=MAX_BUCKET).astype(int)
-    out = weeks_df.assign(bucket=bucket).groupby("bucket").agg(
-        customer_weeks=("stop", "size"), optouts=("stop", "sum")
+    out = (
+        weeks_df.assign(bucket=bucket)
+        .groupby("bucket")
+        .agg(customer_weeks=("stop", "size"), optouts=("stop", "sum"))
     )
     out = out.reindex(range(MAX_BUCKET + 1), fill_value=0)
     out["rate"] = (out["optouts"] / out["customer_weeks"].replace(0, np.nan)).fillna(0.0)
@@ -133,7 +138,7 @@ def flow_backtest(
     catalogue: FlowCatalogue,
     policy: ActivationPolicy | None = None,
     *,
-    cadence: pd.Timedelta = pd.Timedelta(hours=1),
+    cadence: pd.Timedelta = DEFAULT_CADENCE,
     holdout: float = 0.1,
     dormant_days: int = 120,
 ) -> FlowBacktest:
@@ -214,7 +219,9 @@ def _summarise(rows, known, start, end, catalogue) -> FlowBacktest:
         share_capped=(counts["capped"] + counts["discount_cooldown"]) / planned.replace(0, np.nan),
         share_caught_after_exit=counts["caught_after_exit"]
         / (planned + counts["caught_after_exit"]).replace(0, np.nan),
-        sent_after_exit=rows.groupby("flow")["after_exit"].sum().reindex(counts.index, fill_value=0),
+        sent_after_exit=rows.groupby("flow")["after_exit"]
+        .sum()
+        .reindex(counts.index, fill_value=0),
     ).reset_index()
     sent = rows[rows["outcome"] == "sent"]
     weeks = max((end - start) / pd.Timedelta(weeks=1), 1e-9)

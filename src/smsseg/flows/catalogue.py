@@ -301,7 +301,9 @@ def _flow(key: str, raw: Mapping, problems: list[str]) -> Flow:
     if not isinstance(raw_steps, list) or not raw_steps:
         problems.append(f"{where}.steps must be a non-empty list of steps")
         raw_steps = []
-    steps = tuple(_step(s, f"{where}.steps[{i}]", problems, i == 0) for i, s in enumerate(raw_steps))
+    steps = tuple(
+        _step(s, f"{where}.steps[{i}]", problems, i == 0) for i, s in enumerate(raw_steps)
+    )
     seen = [s.key for s in steps]
     if len(set(seen)) != len(seen):
         problems.append(f"{where}.steps repeat a key: {seen}")
@@ -354,7 +356,10 @@ def build_catalogue(raw: Mapping, sources: tuple[str, ...] = ()) -> FlowCatalogu
         raise FlowCatalogueError(f"invalid flow catalogue ({where}): " + "; ".join(problems))
     flows.sort(key=lambda f: (f.priority, f.key))
     return FlowCatalogue(
-        tuple(flows), float(models["min_uplift"]), float(models["min_discount_sensitivity"]), sources
+        tuple(flows),
+        float(models["min_uplift"]),
+        float(models["min_discount_sensitivity"]),
+        sources,
     )
 
 

@@ -31,7 +31,13 @@ from smsseg.activation.consent import (
     customer_eligibility,
 )
 from smsseg.activation.holdout import SUNSET_HOLDOUT_KEY, hashed_holdout
-from smsseg.activation.plan import PLAN_COLUMNS, REASONS, SUPPRESSED_COLUMNS, Plan, consent_checked_at
+from smsseg.activation.plan import (
+    PLAN_COLUMNS,
+    REASONS,
+    SUPPRESSED_COLUMNS,
+    Plan,
+    consent_checked_at,
+)
 from smsseg.activation.policy import ActivationPolicy, PolicyError
 from smsseg.activation.schedule import local_times
 from smsseg.activation.targeting import sunset_state
@@ -141,12 +147,17 @@ def _responsive(scores: pd.DataFrame, catalogue: FlowCatalogue) -> pd.Series:
 def _customer_reasons(cand, elig, customers, sunset, flows_by_key) -> pd.Series:
     """Reasons that block a candidate whatever the caps: the first that applies."""
     channel = customers.set_index("customer_id").get("preferred_channel")
-    prefers_email = cand["customer_id"].map(channel).astype(object).map(
-        lambda v: isinstance(v, str) and v.strip().lower() == "email"
+    prefers_email = (
+        cand["customer_id"]
+        .map(channel)
+        .astype(object)
+        .map(lambda v: isinstance(v, str) and v.strip().lower() == "email")
     )
     phone = cand["customer_id"].map(elig["phone_e164"])
     state = cand["customer_id"].map(sunset["state"]).fillna("none")
-    dormancy = cand["flow"].isin([k for k, f in flows_by_key.items() if f.trigger.kind == "dormancy"])
+    dormancy = cand["flow"].isin(
+        [k for k, f in flows_by_key.items() if f.trigger.kind == "dormancy"]
+    )
     final_done = dormancy & (cand["step_no"] == 0) & state.isin(["survey_due", "suppressed"])
     checks = [
         ("prefers_email", prefers_email.to_numpy(dtype=bool)),
@@ -343,7 +354,9 @@ def flow_plan(
         recent, other_sends,
     )  # fmt: skip
     sent = sms[reason.isna().to_numpy()]
-    plan = _as_plan(sms, sent, reason, elig, cutoff, catalogue, holdout, seed, inputs.sms, known_until)
+    plan = _as_plan(
+        sms, sent, reason, elig, cutoff, catalogue, holdout, seed, inputs.sms, known_until
+    )
     emails = emails[EMAIL_COLUMNS].reset_index(drop=True)
     return FlowRun(plan=plan, state=state, emails=emails, window=window)
 
@@ -366,7 +379,9 @@ def decide(sms, inputs, known, cutoff, catalogue, policy, holdout, sunset, sent_
     """
     flows_by_key = {f.key: f for f in catalogue.flows}
     sms = sms.assign(
-        campaign_id=[flows_by_key[f].campaign_id(s) for f, s in zip(sms["flow"], sms["step"], strict=True)],
+        campaign_id=[
+            flows_by_key[f].campaign_id(s) for f, s in zip(sms["flow"], sms["step"], strict=True)
+        ],
         segment=sms["flow"].map({k: f.segment for k, f in flows_by_key.items()}),
         goal=sms["flow"],
         discount=sms["offer"].astype(bool),
@@ -384,7 +399,9 @@ def decide(sms, inputs, known, cutoff, catalogue, policy, holdout, sunset, sent_
     reason = reason.mask(off, "no_consent")
     held = pd.Series(False, index=sms.index)
     for key, rows in sms.groupby("flow"):
-        held[rows.index] = hashed_holdout(rows["customer_id"], holdout, holdout_key(flows_by_key[key]))
+        held[rows.index] = hashed_holdout(
+            rows["customer_id"], holdout, holdout_key(flows_by_key[key])
+        )
     sms = sms.assign(holdout=held.to_numpy(dtype=bool), stop_after_as_of=late.to_numpy(dtype=bool))
     ok = sms[reason.isna().to_numpy()]
     discount_types = policy.all_discount_types | {
@@ -415,10 +432,14 @@ def _as_plan(sms, sent, reason, elig, cutoff, catalogue, share, seed, all_sms, k
     sends = sends.sort_values(["send_at_utc", "campaign_id", "customer_id"]).reset_index(drop=True)
     blocked = sms[reason.notna().to_numpy()].assign(reason=reason[reason.notna()].to_numpy())
     held = sends[sends["holdout"]].assign(reason="holdout", stop_after_as_of=False)
-    suppressed = pd.concat([blocked, held], ignore_index=True).assign(
-        detail=lambda f: f["reason"].map(DETAILS)
-    )[SUPPRESSED_COLUMNS].astype({"stop_after_as_of": bool})
-    suppressed = suppressed.sort_values(["campaign_id", "reason", "customer_id"]).reset_index(drop=True)
+    suppressed = (
+        pd.concat([blocked, held], ignore_index=True)
+        .assign(detail=lambda f: f["reason"].map(DETAILS))[SUPPRESSED_COLUMNS]
+        .astype({"stop_after_as_of": bool})
+    )
+    suppressed = suppressed.sort_values(["campaign_id", "reason", "customer_id"]).reset_index(
+        drop=True
+    )
     return Plan(
         sends=sends,
         suppressed=suppressed,

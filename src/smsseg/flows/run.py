@@ -16,6 +16,7 @@ from smsseg.activation.consent import as_timestamp
 from smsseg.activation.inputs import apply_catalogue, default_catalogue, load_policy, require_sms
 from smsseg.activation.plan import write_plan
 from smsseg.errors import SmssegError
+from smsseg.flows.backtest import DEFAULT_CADENCE
 from smsseg.flows.catalogue import FlowCatalogue, load_flows
 from smsseg.flows.due import FlowRun, flow_plan
 from smsseg.flows.triggers import FlowInputs, empty_inputs
@@ -119,7 +120,9 @@ def run_flows(
     if plan_dir is not None:
         path = Path(plan_dir) / "plan.parquet"
         if not path.is_file():
-            raise SmssegError(f"{path} does not exist: --plan must be the output folder of smsseg plan")
+            raise SmssegError(
+                f"{path} does not exist: --plan must be the output folder of smsseg plan"
+            )
         other = pd.read_parquet(path)
     known = data.con.execute("SELECT max(occurred_at) FROM sms").fetchall()[0][0]
     result = flow_plan(
@@ -148,7 +151,7 @@ def run_backtest(
     end: object,
     out: str | Path,
     *,
-    cadence: pd.Timedelta = pd.Timedelta(hours=1),
+    cadence: pd.Timedelta = DEFAULT_CADENCE,
     scores: Sequence[str | Path] = (),
     flows_path: str | Path | None = None,
     policy_path: str | Path | None = None,

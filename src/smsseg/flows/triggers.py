@@ -62,7 +62,9 @@ class FlowInputs:
 def empty_inputs() -> dict[str, pd.DataFrame]:
     """Empty frames with the required columns, to fill only the tables a caller has."""
     return {
-        name: pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == t else "str") for c in cols})
+        name: pd.DataFrame(
+            {c: pd.Series(dtype="datetime64[ns]" if c == t else "str") for c in cols}
+        )
         for name, (cols, t) in INPUT_COLUMNS.items()
     }
 
@@ -122,7 +124,9 @@ def purchases(inputs: FlowInputs) -> pd.DataFrame:
     o = inputs.orders
     if "status" in o:
         o = o[~o["status"].isin(NOT_PURCHASES).to_numpy(dtype=bool)]
-    return pd.DataFrame({"customer_id": o["customer_id"].to_numpy(), "at": o["ordered_at"].to_numpy()})
+    return pd.DataFrame(
+        {"customer_id": o["customer_id"].to_numpy(), "at": o["ordered_at"].to_numpy()}
+    )
 
 
 def engagements(inputs: FlowInputs) -> pd.DataFrame:
@@ -171,7 +175,9 @@ def _restocks(inputs: FlowInputs, flow: Flow) -> pd.DataFrame:
         products[["product_id", "restocked_at"]], on="product_id"
     )
     lookback = pd.Timedelta(days=flow.trigger.lookback_days)
-    m = m[(m["occurred_at"] < m["restocked_at"]) & (m["occurred_at"] >= m["restocked_at"] - lookback)]
+    m = m[
+        (m["occurred_at"] < m["restocked_at"]) & (m["occurred_at"] >= m["restocked_at"] - lookback)
+    ]
     m = m.drop_duplicates(["customer_id", "restocked_at"])
     return _rows(m["customer_id"], m["restocked_at"], m["restocked_at"])
 
@@ -182,7 +188,9 @@ def _dormancy(inputs: FlowInputs, days: int) -> pd.DataFrame:
     last = engagements(inputs).groupby("customer_id")["at"].max()
     c = inputs.customers
     created = (
-        c.set_index("customer_id")["created_at"] if "created_at" in c else pd.Series(dtype="datetime64[ns]")
+        c.set_index("customer_id")["created_at"]
+        if "created_at" in c
+        else pd.Series(dtype="datetime64[ns]")
     )
     since = last.reindex(c["customer_id"].to_numpy())
     since = since.fillna(created.reindex(c["customer_id"].to_numpy()))
@@ -235,16 +243,22 @@ def exit_events(inputs: FlowInputs, flow: Flow, as_of: pd.Timestamp) -> pd.DataF
         elif kind == "opt_out":
             sms = inputs.sms
             ev = sms[(sms["event_type"] == "opt_out") & (sms["occurred_at"] <= as_of)]
-            e = pd.DataFrame({"customer_id": ev["customer_id"].to_numpy(), "at": ev["occurred_at"].to_numpy()})
+            e = pd.DataFrame(
+                {"customer_id": ev["customer_id"].to_numpy(), "at": ev["occurred_at"].to_numpy()}
+            )
         elif kind == "add_to_cart":
             ev = inputs.events[inputs.events["event_type"] == "add_to_cart"]
-            e = pd.DataFrame({"customer_id": ev["customer_id"].to_numpy(), "at": ev["occurred_at"].to_numpy()})
+            e = pd.DataFrame(
+                {"customer_id": ev["customer_id"].to_numpy(), "at": ev["occurred_at"].to_numpy()}
+            )
         elif kind == "engagement":
             e = engagements(inputs)
         elif kind == "band_exit":
             s = inputs.scores
             out = s[~_in_band(s, flow.trigger.bands)]
-            e = pd.DataFrame({"customer_id": out["customer_id"].to_numpy(), "at": out["scored_at"].to_numpy()})
+            e = pd.DataFrame(
+                {"customer_id": out["customer_id"].to_numpy(), "at": out["scored_at"].to_numpy()}
+            )
         else:  # validated by the catalogue
             raise AssertionError(f"unknown exit kind {kind!r}")
         parts.append(e.assign(reason=kind))
