@@ -256,3 +256,12 @@ def test_holdout_is_sticky_per_flow():
     # a held-out customer is held out of every step of the flow
     s = a.plan.sends
     assert s.groupby("customer_id")["holdout"].nunique().max() == 1
+
+
+def test_an_opt_in_after_the_as_of_starts_nothing():
+    # known at T0 + 1 h, the opt-in starts the welcome flow; a run at T0 must not see it
+    data = inputs(ids=("b",), opt_in_at=str(T0 + H))
+    run = flow_plan(data, T0, WINDOW, only("welcome"), holdout=0.0)
+    assert run.plan.sends.empty and run.state.empty
+    seen = flow_plan(data, T0 + H, WINDOW, only("welcome"), holdout=0.0)
+    assert set(seen.plan.sends["customer_id"]) == {"b"}

@@ -1,8 +1,8 @@
 """Flow inputs cut at an instant, and the triggers and exit events each flow reads from them.
 
-Point in time: :func:`as_of_inputs` keeps only rows dated at or before ``as_of`` — except the
-SMS consent events, which like everywhere in activation are the latest knowledge and are read
-at each send's own time. Every trigger is a ``(customer_id, trigger_at, known_at)`` row:
+Point in time: :func:`as_of_inputs` keeps only rows dated at or before ``as_of``, consent
+events included (an opt-in after ``as_of`` starts no welcome flow). Only the consent check of a
+send reads the later consent events (:mod:`smsseg.flows.due`), as everywhere in activation. Every trigger is a ``(customer_id, trigger_at, known_at)`` row:
 ``known_at`` is when the data knew it (the event itself, or the scores' as-of for a model date);
 ``trigger_at`` may lie after ``as_of`` for dates the data predicts (a predicted next order, the
 day a customer turns dormant), which is how a step can be due before the event is "seen".
@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 import pandas as pd
 
-from smsseg.activation.consent import CONSENT_EVENT_TYPES, as_timestamp, utc_naive
+from smsseg.activation.consent import as_timestamp, utc_naive
 from smsseg.errors import SmssegError
 from smsseg.flows.catalogue import Flow
 
@@ -92,7 +92,7 @@ def check_inputs(inputs: FlowInputs) -> FlowInputs:
 
 
 def as_of_inputs(inputs: FlowInputs, as_of: object) -> FlowInputs:
-    """The inputs known at ``as_of``: rows dated after it removed, consent events kept."""
+    """The inputs known at ``as_of``: every row dated after it removed."""
     cutoff = as_timestamp(as_of)
     out = {}
     for f in fields(inputs):
@@ -103,8 +103,6 @@ def as_of_inputs(inputs: FlowInputs, as_of: object) -> FlowInputs:
             out[f.name] = frame
             continue
         keep = frame[time].isna() | (frame[time] <= cutoff)
-        if f.name == "sms":
-            keep |= frame["event_type"].isin(CONSENT_EVENT_TYPES)
         out[f.name] = frame[keep.to_numpy(dtype=bool)]
     return replace(inputs, **out)
 
@@ -242,7 +240,7 @@ def exit_events(inputs: FlowInputs, flow: Flow, as_of: pd.Timestamp) -> pd.DataF
             e = purchases(inputs)
         elif kind == "opt_out":
             sms = inputs.sms
-            ev = sms[(sms["event_type"] == "opt_out") & (sms["occurred_at"] <= as_of)]
+            ev = sms[(sms["event_type"] == "opt_out") & (sms["occurred_at"] <= as_of)]  # known
             e = pd.DataFrame(
                 {"customer_id": ev["customer_id"].to_numpy(), "at": ev["occurred_at"].to_numpy()}
             )
