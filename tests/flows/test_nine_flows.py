@@ -109,7 +109,7 @@ EXPECTED = {
     "replenishment": ([("reminder", T0 + 7 * D)], [("recommendation", T0 + 10 * D)]),
     "loyalty": ([("points_balance", T0 + D), ("exclusive_offer", T0 + 30 * D)],
                 [("tier_progress", T0 + 14 * D)]),
-    "back_in_stock": ([("alert", T0), ("last_chance", T0 + 2 * D)], []),
+    "back_in_stock": ([("alert", T0 + H), ("last_chance", T0 + H + 2 * D)], []),
     "win_back": ([("win_back", T0 + D), ("second_offer", T0 + 8 * D)], []),
     "reactivation": ([("final", T0)], []),
 }  # fmt: skip
@@ -130,20 +130,15 @@ def _merge(*parts):
 
 
 def _as_of(key):
-    # the run must know the trigger; a trigger due at T0 is sent only after the run's as-of
-    return T0 - H if key in ("reactivation", "back_in_stock") else T0
+    # the run must know the trigger; the dormancy (known since the last order) is due at T0
+    return T0 - H if key == "reactivation" else T0
 
 
 @pytest.mark.parametrize("key", list(TRIGGERS), ids=list(TRIGGERS))
 def test_steps_at_their_delays(key):
     trigger, _, _ = TRIGGERS[key]
-    as_of = _as_of(key)
-    if key == "back_in_stock":  # a restock is known when it happens: the run is at T0
-        as_of = T0
-    run = _run(key, trigger, as_of)
+    run = _run(key, trigger, _as_of(key))
     sms, emails = EXPECTED[key]
-    if key == "back_in_stock":  # the alert at T0 is not after the run's as-of: not emitted
-        sms = sms[1:]
     assert [(s, t) for _, s, t in sms_rows(run)] == sms
     assert [(s, t) for _, s, t in email_rows(run)] == emails
     assert run.plan.sends["send_at_local"].dt.hour.between(8, 19).all()

@@ -237,7 +237,9 @@ def _summarise(rows, known, start, end, catalogue) -> FlowBacktest:
         "flow_sms_per_messaged_customer_per_week":
             float(len(sent) / max(sent["customer_id"].nunique(), 1) / weeks),
         "max_sms_in_a_customer_week": int(weekly["total_sms"].max()) if len(weekly) else 0,
-        "share_capped": float(by_flow["capped"].sum() / max(int((by_flow["sent"] + by_flow["holdout"] + by_flow["capped"]).sum()), 1)),
+        "share_capped": float(
+            (by_flow["capped"].sum() + by_flow["discount_cooldown"].sum()) / max(planned.sum(), 1)
+        ),
         "caught_after_exit": int(by_flow["caught_after_exit"].sum()),
         "sent_after_exit": int(rows["after_exit"].sum()),
         "missed": int(by_flow["missed"].sum()),
