@@ -31,4 +31,8 @@ def test_the_docs_table_lists_every_flow_and_step():
             text = f"{step.key}: +{_delay(step.delay)} after {step.after}, {step.channel} `{step.message_type}`"
             assert text in cells[2], (flow.key, text)
         assert cells[3].startswith(", ".join(flow.exit_on)), flow.key
-        assert cells[4:] == [f"{flow.reentry_days} d", str(flow.max_sms_per_week), str(flow.priority)]
+        assert cells[4:] == [
+            f"{flow.reentry_days} d",
+            str(flow.max_sms_per_week),
+            str(flow.priority),
+        ]

@@ -260,3 +260,28 @@ def test_an_opt_in_after_the_as_of_starts_nothing():
     assert run.plan.sends.empty and run.state.empty
     seen = flow_plan(data, T0 + H, WINDOW, only("welcome"), holdout=0.0)
     assert set(seen.plan.sends["customer_id"]) == {"b"}
+
+
+def test_campaign_sends_count_toward_the_caps():
+    cart = {"events": [{"customer_id": "a", "occurred_at": T0, "event_type": "add_to_cart"}]}
+    campaign = pd.DataFrame({"customer_id": ["a"], "message_type": ["vip_exclusive"], "holdout": [False],
+                             "send_at_utc": [(T0 + 3 * H).tz_localize("UTC")]})  # fmt: skip
+    data = inputs(**cart)
+    run = flow_plan(data, T0, WINDOW, only("abandoned_cart"), holdout=0.0, other_sends=campaign)
+    # the 13:00 reminder is 1 h after the campaign's 12:00 send: the daily cap blocks it
+    assert [s for _, s, _ in sms_rows(run)] == ["final_offer"]
+    assert run.plan.suppressed["reason"].tolist() == ["capped"]
+    held = campaign.assign(holdout=True)  # a held-out campaign send is not sent: no cap
+    run = flow_plan(data, T0, WINDOW, only("abandoned_cart"), holdout=0.0, other_sends=held)
+    assert [s for _, s, _ in sms_rows(run)] == ["reminder_sms", "final_offer"]
+
+
+def test_reactivation_holdout_is_the_sunset_flows():
+    from smsseg.activation.holdout import hashed_holdout
+
+    ids = [f"c{i}" for i in range(300)]
+    orders = [{"customer_id": c, "ordered_at": T0 - 120 * D} for c in ids]
+    run = flow_plan(inputs(ids, orders=orders), T0 - H, WINDOW, only("reactivation"), holdout=0.2)
+    s = run.plan.sends
+    expected = hashed_holdout(s["customer_id"], 0.2)  # the default key: the sunset flow's
+    assert s["holdout"].tolist() == expected.tolist() and s["holdout"].any()
