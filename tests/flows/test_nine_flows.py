@@ -285,3 +285,14 @@ def test_reactivation_holdout_is_the_sunset_flows():
     s = run.plan.sends
     expected = hashed_holdout(s["customer_id"], 0.2)  # the default key: the sunset flow's
     assert s["holdout"].tolist() == expected.tolist() and s["holdout"].any()
+
+
+@pytest.mark.parametrize(("campaign", "sent"), [("flow-welcome-welcome", False), ("flow-welcome", True)],
+                         ids=["our-flow", "another-tools-flow"])  # fmt: skip
+def test_flow_cap_counts_the_flows_own_recorded_sends(campaign, sent):
+    history = [{"customer_id": "a", "occurred_at": T0 - k * D, "event_type": "sent",
+                "campaign_id": campaign, "message_type": "welcome"} for k in (2, 3)]  # fmt: skip
+    data = inputs(opt_in_at=str(T0), sms=history)
+    run = flow_plan(data, T0, 2 * D, only("welcome"), holdout=0.0)
+    # two welcome-flow SMS in the week before: the flow's cap (2 a week) blocks a third
+    assert ("welcome" in [s for _, s, _ in sms_rows(run)]) is sent

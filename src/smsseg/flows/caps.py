@@ -104,13 +104,16 @@ def apply_caps(cand, history, last_clicks, policy, discount_types, flows_by_key)
     return pd.Series(out, dtype=object).reindex(cand.index)
 
 
-def cap_history(sms: pd.DataFrame, other: pd.DataFrame | None, discount_types) -> pd.DataFrame:
+def cap_history(
+    sms: pd.DataFrame, other: pd.DataFrame | None, discount_types, flow_of: dict[str, str]
+) -> pd.DataFrame:
+    """The sends the caps count: ``customer_id``, ``sent_at``, ``discount`` and ``flow`` (the
+    flow a recorded send belongs to, by its exact ``campaign_id`` in ``flow_of``, else None:
+    another tool's ``flow-...`` campaign is not one of ours)."""
     sent = sms[sms["event_type"] == "sent"]
     camp = sent["campaign_id"] if "campaign_id" in sent else pd.Series(None, index=sent.index)
     mt = sent["message_type"] if "message_type" in sent else pd.Series(None, index=sent.index)
-    flow = camp.astype(object).map(
-        lambda c: c.split("-")[1] if isinstance(c, str) and c.startswith("flow-") else None
-    )
+    flow = camp.astype(object).map(flow_of)
     hist = pd.DataFrame({
         "customer_id": sent["customer_id"].to_numpy(), "sent_at": sent["occurred_at"].to_numpy(),
         "discount": mt.isin(list(discount_types)).to_numpy(), "flow": flow.to_numpy(),

@@ -301,7 +301,8 @@ def decide(sms, inputs, known, cutoff, catalogue, policy, holdout, sunset, sent_
         s.message_type for f in catalogue.flows for s in f.steps if s.offer
     }
     mine = sent_history[sent_history["customer_id"].isin(ok["customer_id"])]
-    history = cap_history(mine, other, discount_types)
+    flow_of = {f.campaign_id(s.key): f.key for f in catalogue.flows for s in f.steps}
+    history = cap_history(mine, other, discount_types, flow_of)
     clicks = known.sms[known.sms["event_type"] == "clicked"]
     last_clicks = clicks.groupby("customer_id")["occurred_at"].max().to_dict()
     capped = apply_caps(ok, history, last_clicks, policy, discount_types, flows_by_key)
