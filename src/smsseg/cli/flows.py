@@ -127,8 +127,11 @@ def print_backtest(by_flow: pd.DataFrame, summary: dict) -> None:
 @handle_errors
 def backtest(
     data: Annotated[Path, typer.Option(help="Directory of contract tables.")],
-    start: Annotated[str, typer.Option("--from", help="Start of the replay (" + AS_OF_HELP + ")")],
-    end: Annotated[str, typer.Option("--to", help="End of the replay (an instant, as --from).")],
+    start: Annotated[
+        str,
+        typer.Option("--from", help="Start of the replay: an instant in UTC (a date is 00:00)."),
+    ],
+    end: Annotated[str, typer.Option("--to", help="End of the replay (included), as --from.")],
     out: Annotated[Path, typer.Option(help="Folder for the tables, plots and backtest.json.")],
     cadence: Annotated[str, typer.Option(help="How often the replayed scheduler runs.")] = "1h",
     scores: ScoresOpt = None,
