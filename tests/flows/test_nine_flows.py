@@ -296,3 +296,15 @@ def test_flow_cap_counts_the_flows_own_recorded_sends(campaign, sent):
     run = flow_plan(data, T0, 2 * D, only("welcome"), holdout=0.0)
     # two welcome-flow SMS in the week before: the flow's cap (2 a week) blocks a third
     assert ("welcome" in [s for _, s, _ in sms_rows(run)]) is sent
+
+
+def test_reactivation_finds_a_dormancy_the_customer_came_back_from():
+    from smsseg.flows.backtest import flow_backtest
+
+    orders = {"orders": [{"customer_id": "a", "ordered_at": T0 - 120 * D},
+                         {"customer_id": "a", "ordered_at": T0 + 10 * D}]}  # fmt: skip
+    run = _run("reactivation", orders, T0 + 5 * D)  # the order at T0 + 10 d is not known yet
+    assert run.state[["trigger_at", "status"]].values.tolist() == [[T0, "completed"]]
+    # the replay up to T0 + 20 d knows the order: the final message at T0 went out before it
+    bt = flow_backtest(inputs(**orders), T0 - H, T0 + 20 * D, only("reactivation"), holdout=0.0)
+    assert bt.sends[["step", "scheduled_at", "outcome"]].values.tolist() == [["final", T0, "sent"]]

@@ -107,7 +107,13 @@ def _keys(frame):
 
 @pytest.mark.parametrize(
     ("seed", "cadence", "period"),
-    [(1, "1h", D / 2), (1, "6h", PERIOD), (2, "6h", PERIOD), (1, "24h", PERIOD), (2, "24h", PERIOD)],
+    [
+        (1, "1h", D / 2),
+        (1, "6h", PERIOD),
+        (2, "6h", PERIOD),
+        (1, "24h", PERIOD),
+        (2, "24h", PERIOD),
+    ],
 )
 def test_consecutive_windows_equal_one_long_run(seed, cadence, period):
     data = history(seed)

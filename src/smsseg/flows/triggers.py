@@ -181,19 +181,23 @@ def _restocks(inputs: FlowInputs, flow: Flow) -> pd.DataFrame:
 
 
 def _dormancy(inputs: FlowInputs, days: int) -> pd.DataFrame:
-    """The instant each customer turns dormant if nothing happens: last engagement + ``days``
-    (profile creation when they never engaged), as the segment rule reads inactivity."""
-    last = engagements(inputs).groupby("customer_id")["at"].max()
+    """Every instant a customer turned (or will turn) dormant: ``days`` after an engagement not
+    followed by another within ``days`` (the profile's creation for a customer who never
+    engaged), as the segment rule reads inactivity. Every gap counts, not only the last one, so a replay over a period in which a
+    dormant customer came back still finds the dormancy before it."""
+    e = engagements(inputs)
     c = inputs.customers
-    created = (
-        c.set_index("customer_id")["created_at"]
-        if "created_at" in c
-        else pd.Series(dtype="datetime64[ns]")
-    )
-    since = last.reindex(c["customer_id"].to_numpy())
-    since = since.fillna(created.reindex(c["customer_id"].to_numpy()))
-    since = since.dropna()
-    return _rows(since.index, since + pd.Timedelta(days=days), since)
+    if "created_at" in c:  # never engaged: inactive since the profile was created
+        never = c[~c["customer_id"].isin(e["customer_id"])]
+        created = pd.DataFrame({"customer_id": never["customer_id"].to_numpy(),
+                                "at": never["created_at"].to_numpy()})  # fmt: skip
+        e = pd.concat([e, created.dropna()], ignore_index=True)
+    e = e[e["customer_id"].isin(c["customer_id"])].sort_values(["customer_id", "at"], kind="stable")
+    gap = pd.Timedelta(days=days)
+    nxt = e.groupby("customer_id")["at"].shift(-1)
+    quiet = (nxt.isna() | (nxt > e["at"] + gap)).to_numpy()
+    e = e[quiet]
+    return _rows(e["customer_id"], e["at"] + gap, e["at"])
 
 
 def triggers(inputs: FlowInputs, flow: Flow, dormant_days: int = 120) -> pd.DataFrame:
