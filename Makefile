@@ -23,6 +23,10 @@ install: $(STAMP) ## Create or refresh .venv with smsseg and its dev tools
 
 demo: $(STAMP) ## Run the main job on a generated dataset (DuckDB, local MLflow store)
 	$(BIN)/smsseg demo --out $(DEMO_DIR) --customers $(DEMO_CUSTOMERS) --seed $(SEED)
+	$(BIN)/smsseg flows --data $(DEMO_DIR)/data --as-of 2026-01-01 --window 24h \
+		--scores $(DEMO_DIR)/scores.parquet --plan $(DEMO_DIR)/plan --out $(DEMO_DIR)/flows
+	$(BIN)/smsseg flows backtest --data $(DEMO_DIR)/data --from 2025-10-03 --to 2026-01-01 \
+		--out $(DEMO_DIR)/flows-backtest
 
 # The report's browser test drives the OS Chromium (Playwright cannot download its own build
 # here); installed once, only when no Chromium is on PATH and SMSSEG_CHROMIUM names none.

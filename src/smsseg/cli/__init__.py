@@ -8,6 +8,7 @@ from smsseg.cli import activation as _activation  # noqa: F401
 from smsseg.cli import data as _data  # noqa: F401
 from smsseg.cli import datasets as _datasets  # noqa: F401
 from smsseg.cli import features as _features  # noqa: F401
+from smsseg.cli import flows as _flows  # noqa: F401
 from smsseg.cli import importers as _importers  # noqa: F401
 from smsseg.cli import models as _models  # noqa: F401
 from smsseg.cli import pipeline as _pipeline  # noqa: F401

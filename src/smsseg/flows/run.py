@@ -1,0 +1,176 @@
+"""Flows wired to files: a data directory (and scores files) in, a plan folder with the state out.
+
+Used by ``smsseg flows``; the rules live in the pure modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from smsseg import config
+from smsseg._io import atomic_path
+from smsseg.activation.consent import as_timestamp
+from smsseg.activation.inputs import apply_catalogue, default_catalogue, load_policy, require_sms
+from smsseg.activation.plan import write_plan
+from smsseg.errors import SmssegError
+from smsseg.flows.backtest import DEFAULT_CADENCE
+from smsseg.flows.catalogue import FlowCatalogue, load_flows
+from smsseg.flows.due import FlowRun, flow_plan
+from smsseg.flows.triggers import FlowInputs, empty_inputs
+
+_QUERIES = {
+    "customers": "SELECT customer_id, created_at, phone, country, region, timezone, "
+    "preferred_channel FROM customers",
+    "orders": "SELECT customer_id, ordered_at, status FROM orders WHERE ordered_at <= {t}",
+    "events": "SELECT customer_id, occurred_at, event_type, product_id FROM events "
+    "WHERE occurred_at <= {t} AND event_type IN ({types})",
+    # consent events whenever they happened (checked at each send's time), the rest to the as-of
+    "sms": "SELECT customer_id, occurred_at, event_type, campaign_id, message_type FROM sms "
+    "WHERE event_type IN ('opt_in', 'opt_out') OR occurred_at <= {t}",
+    "loyalty": "SELECT customer_id, enrolled_at FROM loyalty WHERE enrolled_at <= {t}",
+    "products": "SELECT product_id, restocked_at FROM products",
+}
+
+
+def inputs_from_data(data, as_of: object, catalogue: FlowCatalogue, scores=()) -> FlowInputs:
+    """The :class:`FlowInputs` of a loaded :class:`~smsseg.data.Dataset` as of ``as_of``.
+
+    Only what the flows read is pulled out of DuckDB: the event types of the catalogue's
+    triggers and exits (and the engagement events dormancy needs), rows up to ``as_of``.
+    """
+    cutoff = as_timestamp(as_of)
+    frames = empty_inputs()
+    types = {t for f in catalogue.flows for t in f.trigger.event_types} | {"add_to_cart"}
+    if any(f.trigger.kind == "dormancy" for f in catalogue.flows):
+        from smsseg.data.contract import EVENT_TYPES
+
+        types |= set(EVENT_TYPES)
+    literal = f"TIMESTAMP '{cutoff.isoformat(sep=' ')}'"
+    quoted = ", ".join(f"'{t}'" for t in sorted(types))
+    for name, query in _QUERIES.items():
+        if name == "customers" or data.has(name):
+            frames[name] = data.con.execute(query.format(t=literal, types=quoted)).df()
+    frames["scores"] = read_scores(scores, cutoff)
+    return FlowInputs(**frames)
+
+
+def read_scores(paths: Sequence[str | Path], as_of: pd.Timestamp) -> pd.DataFrame:
+    """Scores files of ``smsseg score``, each dated by its ``smsseg.as_of`` metadata.
+
+    A file scored after ``as_of`` is refused: its churn bands and dates would leak the future.
+    """
+    from smsseg.provenance import read_provenance
+
+    parts = []
+    for path in paths:
+        path = Path(path)
+        if not path.is_file():
+            raise SmssegError(f"scores file {path} does not exist (write it with smsseg score)")
+        found = read_provenance(path)
+        if found is None or found.as_of is None:
+            raise SmssegError(
+                f"scores file {path} has no smsseg.as_of metadata: the flows need to know when it "
+                "was scored (write it with smsseg score)"
+            )
+        scored_at = as_timestamp(found.as_of)
+        if scored_at > as_of:
+            raise SmssegError(
+                f"scores file {path} is as of {scored_at}, after the flows' as-of {as_of}: "
+                "it would use the future"
+            )
+        parts.append(pd.read_parquet(path).assign(scored_at=scored_at))
+    if not parts:
+        return empty_inputs()["scores"]
+    return pd.concat(parts, ignore_index=True)
+
+
+def run_flows(
+    data_dir: str | Path,
+    as_of: object,
+    window: pd.Timedelta,
+    out: str | Path,
+    *,
+    scores: Sequence[str | Path] = (),
+    flows_path: str | Path | None = None,
+    policy_path: str | Path | None = None,
+    catalogue_path: str | Path | None = None,
+    plan_dir: str | Path | None = None,
+    holdout: float = 0.1,
+    seed: int = config.DEFAULT_SEED,
+) -> tuple[FlowRun, Path]:
+    """Read the data, compute the due sends and the state, write them to ``out`` atomically.
+
+    Files: those of :func:`~smsseg.activation.plan.write_plan` (``plan.parquet``,
+    ``audiences/``, ``suppressed.csv``, ...), plus ``state.parquet`` (one row per customer, flow
+    and instance) and ``emails.csv`` (email steps for the email platform).
+    """
+    from smsseg.data.load import load
+
+    catalogue = load_flows(flows_path)
+    segments = default_catalogue(catalogue_path)
+    policy, _ = apply_catalogue(load_policy(policy_path), segments)
+    dormant_days = int(segments["dormant"].thresholds["days"]) if segments is not None else 120
+    data = load(data_dir)
+    require_sms(data)
+    cutoff = as_timestamp(as_of)
+    other = None
+    if plan_dir is not None:
+        path = Path(plan_dir) / "plan.parquet"
+        if not path.is_file():
+            raise SmssegError(
+                f"{path} does not exist: --plan must be the output folder of smsseg plan"
+            )
+        other = pd.read_parquet(path)
+    known = data.con.execute("SELECT max(occurred_at) FROM sms").fetchall()[0][0]
+    result = flow_plan(
+        inputs_from_data(data, cutoff, catalogue, scores),
+        cutoff,
+        window,
+        catalogue,
+        policy,
+        holdout=holdout,
+        seed=seed,
+        dormant_days=dormant_days,
+        other_sends=other,
+        known_until=known,
+    )
+    out = Path(out)
+    with atomic_path(out) as tmp:
+        write_plan(result.plan, tmp)
+        result.state.to_parquet(tmp / "state.parquet", index=False)
+        result.emails.to_csv(tmp / "emails.csv", index=False)
+    return result, out
+
+
+def run_backtest(
+    data_dir: str | Path,
+    start: object,
+    end: object,
+    out: str | Path,
+    *,
+    cadence: pd.Timedelta = DEFAULT_CADENCE,
+    scores: Sequence[str | Path] = (),
+    flows_path: str | Path | None = None,
+    policy_path: str | Path | None = None,
+    catalogue_path: str | Path | None = None,
+    holdout: float = 0.1,
+):
+    """Replay the flows over ``(start, end]`` on a data directory; write the results to ``out``."""
+    from smsseg.data.load import load
+    from smsseg.flows.backtest import flow_backtest, write_backtest
+
+    catalogue = load_flows(flows_path)
+    segments = default_catalogue(catalogue_path)
+    policy, _ = apply_catalogue(load_policy(policy_path), segments)
+    dormant_days = int(segments["dormant"].thresholds["days"]) if segments is not None else 120
+    data = load(data_dir)
+    require_sms(data)
+    end = as_timestamp(end, "--to")
+    result = flow_backtest(
+        inputs_from_data(data, end, catalogue, scores), start, end, catalogue, policy,
+        cadence=cadence, holdout=holdout, dormant_days=dormant_days,
+    )  # fmt: skip
+    return result, write_backtest(result, out)
