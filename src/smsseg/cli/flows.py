@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from smsseg import config
-from smsseg.cli.app import app, console, handle_errors, report_as_of
+from smsseg.cli.app import app, console, handle_errors, print_rows_after
 from smsseg.errors import SmssegError
 from smsseg.timeutil import AS_OF_HELP, parse_as_of
 
@@ -88,10 +88,11 @@ def flows(
         data, stamp, parse_window(window), out, scores=scores or (), flows_path=flows_file,
         policy_path=policy, catalogue_path=catalogue, plan_dir=plan, holdout=holdout, seed=seed,
     )  # fmt: skip
+    from smsseg.provenance import rows_after
+
     dataset = load(data, validate=False)
-    report_as_of(
-        dataset, stamp, tables=[t for t in dataset.present if t not in ("sms", "promotions")]
-    )
+    read = [t for t in dataset.present if t not in ("sms", "promotions")]
+    print_rows_after(rows_after(dataset, stamp, read))
     print_campaigns(result.plan.campaigns, result.plan.suppressed)
     counts = result.state["status"].value_counts()
     console.print(
