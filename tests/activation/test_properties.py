@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from smsseg.activation import ActivationPolicy, QuietHours, make_plan, write_plan
 from smsseg.activation.policy import DEFAULT_SEGMENT_CAPS, GOAL_KEYS, SEGMENT_KEYS
-from smsseg.activation.zones import country_zones
+from smsseg.zones import country_zones
 
 #: (timezone, country, region) and the zones a send must be quiet in, declared by hand.
 PLACES = [

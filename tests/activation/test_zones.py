@@ -5,7 +5,7 @@ from datetime import date, time
 import pandas as pd
 import pytest
 
-from smsseg.activation.zones import candidate_zones, country_zones, is_quiet_time, send_instant
+from smsseg.zones import candidate_zones, country_zones, is_quiet_time, send_instant
 
 EIGHT, TWENTY = time(8), time(20)
 

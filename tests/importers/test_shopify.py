@@ -153,7 +153,22 @@ def test_no_undated_consent_leaves_it_out(tmp_path):
 def test_customer_without_any_date_is_dated_at_the_export_and_counted(shop):
     customers = table(shop[0], "customers").set_index("customer_id")
     assert customers.loc["7022550004", "created_at"] == EXPORT_TIME
-    assert shop[1].report.count("guessed", source="all") == 1
+    undated = [line for line in shop[1].report.lines if "no source dates" in line.what]
+    assert [line.count for line in undated] == [1]
+
+
+def test_time_zone_is_filled_only_where_the_address_names_exactly_one(shop):
+    customers = table(shop[0], "customers").set_index("customer_id")
+    # New York State has one zone; the count says how many were filled this way
+    assert customers.loc["7022550001", "timezone"] == "America/New_York"
+    filled = [line for line in shop[1].report.lines if "exactly one" in line.what]
+    assert [line.count for line in filled] == [int(customers["timezone"].notna().sum())]
+    # a region or country with several zones is left to activation's intersection of windows
+    from smsseg.zones import candidate_zones
+
+    for cid, row in customers.iterrows():
+        zones, _ = candidate_zones(None, row["country"], row["region"])
+        assert (len(zones) == 1) == (row["timezone"] == zones[0] if zones else False), cid
 
 
 def test_orders_alone_are_enough(tmp_path):

@@ -34,7 +34,7 @@ from smsseg.activation.policy import (
 )
 from smsseg.activation.recheck import drop_stopped
 from smsseg.activation.targeting import sunset_state, weekly_caps
-from smsseg.activation.zones import resolve_zones
+from smsseg.zones import resolve_zones
 
 __all__ = [
     "AUDIENCE_COLUMNS",

@@ -15,7 +15,7 @@ import pandas as pd
 
 from smsseg.activation.consent import as_timestamp, by_id, utc_naive
 from smsseg.activation.policy import ActivationPolicy, is_holiday, parse_hhmm
-from smsseg.activation.zones import is_quiet_time
+from smsseg.zones import is_quiet_time
 
 
 def _consent_pairs(sends: pd.DataFrame, sms: pd.DataFrame) -> pd.DataFrame:

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import phonenumbers
 
-from smsseg.activation.zones import resolve_zones
 from smsseg.errors import SmssegError
 from smsseg.timeutil import parse_as_of
+from smsseg.zones import resolve_zones
 
 #: SMS event types that change consent.
 CONSENT_EVENT_TYPES = ("opt_in", "opt_out")

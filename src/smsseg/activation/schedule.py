@@ -7,7 +7,7 @@ scheduled on the first day of its campaign's window on which
 
 * it has no other message that day (one per slot);
 * the instant inside quiet hours in all its candidate zones exists (see
-  :func:`~smsseg.activation.zones.send_instant`);
+  :func:`~smsseg.zones.send_instant`);
 * counting the SMS history and the plan so far, the sends in the 24 hours and in the 7 days before
   the new one (half-open windows ``(t - w, t]``) stay within the daily and weekly caps, and a
   discount message has no other discount in the cool-down window;
@@ -31,7 +31,7 @@ import pandas as pd
 
 from smsseg.activation.consent import as_timestamp, by_id, consent_at
 from smsseg.activation.policy import ActivationPolicy, is_holiday, parse_hhmm
-from smsseg.activation.zones import send_instant
+from smsseg.zones import send_instant
 
 DAY, WEEK = pd.Timedelta(hours=24), pd.Timedelta(days=7)
 #: Why a candidate was not scheduled, by what blocked its last attempt.

@@ -28,10 +28,10 @@ import pandas as pd
 
 from smsseg.activation.consent import as_timestamp
 from smsseg.activation.policy import ActivationPolicy, PolicyError
-from smsseg.activation.zones import resolve_zones
 from smsseg.flows.catalogue import FlowCatalogue
 from smsseg.flows.due import _all_steps, _sunset, decide
 from smsseg.flows.triggers import FlowInputs, as_of_inputs, check_inputs, exit_events
+from smsseg.zones import resolve_zones
 
 #: Weekly SMS counts are bucketed 0, 1, ..., ``MAX_BUCKET`` or more for the opt-out rates.
 MAX_BUCKET = 4

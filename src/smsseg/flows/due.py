@@ -40,11 +40,11 @@ from smsseg.activation.plan import (
 from smsseg.activation.policy import ActivationPolicy, PolicyError
 from smsseg.activation.schedule import local_times
 from smsseg.activation.targeting import sunset_state
-from smsseg.activation.zones import resolve_zones
 from smsseg.flows.caps import WEEK, apply_caps, cap_history
 from smsseg.flows.catalogue import Flow, FlowCatalogue
 from smsseg.flows.state import state_table, step_table
 from smsseg.flows.triggers import FlowInputs, as_of_inputs, check_inputs, triggers
+from smsseg.zones import resolve_zones
 
 FLOW_REASONS = (*REASONS, "not_offer_responsive")
 DETAILS = {

@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 
 from smsseg.activation.policy import ActivationPolicy, QuietHours, is_holiday, parse_hhmm
-from smsseg.activation.zones import send_instant
 from smsseg.flows.catalogue import Flow
 from smsseg.flows.triggers import exit_events
+from smsseg.zones import send_instant
 
 #: Extra look-back beyond a flow's own span: quiet hours and holidays move a step by days at most.
 SLACK = pd.Timedelta(days=10)
@@ -77,7 +77,7 @@ def first_exit(inst: pd.DataFrame, exits: pd.DataFrame) -> pd.DataFrame:
 def quiet_window(zones: tuple[str, ...], day: date, quiet: QuietHours):
     """``(first, last)`` allowed instants (naive UTC) of local ``day`` in every zone, or ``None``
     on a holiday or when the windows do not intersect. Every zone reads the same calendar
-    ``day`` (activation's :func:`~smsseg.activation.zones.send_instant`), so a holiday is one
+    ``day`` (activation's :func:`~smsseg.zones.send_instant`), so a holiday is one
     date for all of them."""
     if not zones or is_holiday(day, quiet.holidays):
         return None

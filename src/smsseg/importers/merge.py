@@ -199,12 +199,41 @@ def _customers(people, orders, sources, report, now) -> pd.DataFrame:
     report.add("all", "guessed", "customers without an address: country = the phone's country "
                "(time zones are then inferred from it)", int(from_phone.sum()),
                frame.index[from_phone][:3])  # fmt: skip
+    single = _single_zone(frame)
+    report.add("all", "guessed", "customers without a time zone whose country or region has "
+               "exactly one: timezone = that zone (several: left empty, and activation texts "
+               "only at hours that are quiet-free in all of them)", int(single.notna().sum()),
+               single.dropna().index[:3])  # fmt: skip
+    frame["timezone"] = frame["timezone"].where(frame["timezone"].notna(), single)
     no_phone = frame["phone"].isna()
     report.add("all", "note", "customers without a usable phone (not sendable)",
                int(no_phone.sum()))  # fmt: skip
     report.add("all", "mapped", "customers", len(frame))
     frame["created_at"] = pd.to_datetime(frame["created_at"]).astype("datetime64[ns]")
     return frame.reset_index()
+
+
+def _single_zone(frame: pd.DataFrame) -> pd.Series:
+    """The one IANA zone of each customer's region or country, where the frame has no time zone.
+
+    NA where the customer has a time zone already, or the address names no zone or several
+    (a US customer without a state): one of several would be a guess that could text at night.
+    """
+    from smsseg.zones import candidate_zones
+
+    out = pd.Series(pd.NA, index=frame.index, dtype=object)
+    missing = frame["timezone"].isna()
+    for cid, country, region in zip(
+        frame.index[missing], frame["country"][missing], frame["region"][missing], strict=True
+    ):
+        zones, source = candidate_zones(
+            None,
+            country if isinstance(country, str) else None,
+            region if isinstance(region, str) else None,
+        )
+        if len(zones) == 1 and source in ("region", "country"):
+            out[cid] = zones[0]
+    return out
 
 
 def _sms(sms: pd.DataFrame, report: ImportReport) -> pd.DataFrame:

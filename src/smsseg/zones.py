@@ -1,5 +1,8 @@
 """Customer time zones and the quiet-hours window in UTC.
 
+Shared by the importers (which fill ``customers.timezone`` where an address names exactly one
+zone) and activation (quiet hours); it depends on nothing else in smsseg.
+
 Each customer gets a tuple of *candidate* IANA zones, from the first source that gives any:
 
 1. ``customers.timezone`` when it is a valid IANA name (one zone);
