@@ -87,6 +87,19 @@ def read_scores(paths: Sequence[str | Path], as_of: pd.Timestamp) -> pd.DataFram
     return pd.concat(parts, ignore_index=True)
 
 
+def _setup(data_dir, flows_path, policy_path, catalogue_path):
+    """The flow catalogue, the activation policy, the dormancy window and the loaded data."""
+    from smsseg.data.load import load
+
+    catalogue = load_flows(flows_path)
+    segments = default_catalogue(catalogue_path)
+    policy, _ = apply_catalogue(load_policy(policy_path), segments)
+    dormant_days = int(segments["dormant"].thresholds["days"]) if segments is not None else 120
+    data = load(data_dir)
+    require_sms(data)
+    return catalogue, policy, dormant_days, data
+
+
 def run_flows(
     data_dir: str | Path,
     as_of: object,
@@ -107,14 +120,9 @@ def run_flows(
     ``audiences/``, ``suppressed.csv``, ...), plus ``state.parquet`` (one row per customer, flow
     and instance) and ``emails.csv`` (email steps for the email platform).
     """
-    from smsseg.data.load import load
-
-    catalogue = load_flows(flows_path)
-    segments = default_catalogue(catalogue_path)
-    policy, _ = apply_catalogue(load_policy(policy_path), segments)
-    dormant_days = int(segments["dormant"].thresholds["days"]) if segments is not None else 120
-    data = load(data_dir)
-    require_sms(data)
+    catalogue, policy, dormant_days, data = _setup(
+        data_dir, flows_path, policy_path, catalogue_path
+    )
     cutoff = as_timestamp(as_of)
     other = None
     if plan_dir is not None:
@@ -159,15 +167,11 @@ def run_backtest(
     holdout: float = 0.1,
 ):
     """Replay the flows over ``(start, end]`` on a data directory; write the results to ``out``."""
-    from smsseg.data.load import load
     from smsseg.flows.backtest import flow_backtest, write_backtest
 
-    catalogue = load_flows(flows_path)
-    segments = default_catalogue(catalogue_path)
-    policy, _ = apply_catalogue(load_policy(policy_path), segments)
-    dormant_days = int(segments["dormant"].thresholds["days"]) if segments is not None else 120
-    data = load(data_dir)
-    require_sms(data)
+    catalogue, policy, dormant_days, data = _setup(
+        data_dir, flows_path, policy_path, catalogue_path
+    )
     end = as_timestamp(end, "--to")
     result = flow_backtest(
         inputs_from_data(data, end, catalogue, scores), start, end, catalogue, policy,
