@@ -127,3 +127,25 @@ def sms_platform(
         import_sms_platform(out, file, preset, map_file, exported_at=exported_at,
                             default_country=default_country)
     )  # fmt: skip
+
+
+@import_app.command("csv")
+@handle_errors
+def csv(
+    file: Annotated[Path, typer.Option(help="Any CSV export (a till, a loyalty app, a log).")],
+    map_file: Annotated[
+        Path,
+        typer.Option(
+            "--map", help="TOML naming the source, its table, its headers and value maps."
+        ),
+    ],
+    out: Out,
+    exported_at: ExportedAt = None,
+    default_country: DefaultCountry = None,
+) -> None:
+    """Any CSV into one contract table, as a mapping file describes it (docs/import.md)."""
+    from smsseg.importers import import_csv
+
+    print_result(
+        import_csv(out, file, map_file, exported_at=exported_at, default_country=default_country)
+    )

@@ -1,4 +1,4 @@
-"""Importers: Shopify, Klaviyo and SMS-platform exports into a validated data directory.
+"""Importers: Shopify, Klaviyo, SMS-platform and mapped CSV exports into a validated data directory.
 
 Each ``import_*`` function stages one source (:mod:`.shopify`, :mod:`.klaviyo`,
 :mod:`.sms_platforms`), merges it with the sources already imported into ``out`` (customers
@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from smsseg.data.validation import now_utc
+from smsseg.importers.generic import load_mapping, stage_mapped
 from smsseg.importers.klaviyo import stage_klaviyo
 from smsseg.importers.report import ImportReport
 from smsseg.importers.shopify import stage_shopify
@@ -137,10 +138,35 @@ def import_sms_platform(
     return write_import(Path(out), staged, report, now)
 
 
+def import_csv(
+    out: PathLike,
+    file: PathLike,
+    mapping: PathLike,
+    *,
+    exported_at: str | None = None,
+    default_country: str | None = None,
+    now: object = None,
+) -> ImportResult:
+    """Import any CSV into one contract table of ``out``, as the mapping TOML describes it.
+
+    See :mod:`smsseg.importers.generic` for the mapping file. Others as for
+    :func:`import_shopify`.
+    """
+    now = _now(now)
+    spec = load_mapping(mapping)
+    report = ImportReport()
+    stamp = exported_at_of(file, exported_at, now)
+    _note_export(report, spec.name, stamp, exported_at)
+    staged = stage_mapped(file, spec, exported_at=stamp, now=now, report=report,
+                          default_country=default_country)  # fmt: skip
+    return write_import(Path(out), staged, report, now)
+
+
 __all__ = [
     "PRESETS",
     "ImportReport",
     "ImportResult",
+    "import_csv",
     "import_klaviyo",
     "import_shopify",
     "import_sms_platform",
