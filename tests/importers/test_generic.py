@@ -136,3 +136,27 @@ def test_events_from_a_mapped_log_and_the_cli(tmp_path):
         x for x in lines if x["what"] == "rows with event_type 'login' (left out by the mapping)"
     ]
     assert [x["count"] for x in left_out] == [1]
+
+
+def test_customers_from_a_mapped_crm_file_keep_their_ids(tmp_path):
+    out = tmp_path / "data"
+    import_shop(out)
+    crm = tmp_path / "crm.csv"
+    crm.write_text(
+        "id,mail,signed up,country\n"
+        "C-900,zoe@example.com,2024-05-01 09:00:00 +0200,FR\n"
+        "7022550002,ben@example.com,2024-01-01 00:00:00 +0000,US\n",
+        encoding="utf-8",
+    )
+    mapping = tmp_path / "crm.toml"
+    mapping.write_text(
+        'name = "crm"\ntable = "customers"\n[columns]\ncustomer_id = "id"\nemail = "mail"\n'
+        'created_at = "signed up"\ncountry = "country"\n',
+        encoding="utf-8",
+    )
+    result = import_csv(out, crm, mapping, exported_at=EXPORTED_AT, now=NOW)
+    assert validate_dir(out).ok
+    customers = table(out, "customers").set_index("customer_id")
+    assert customers.loc["C-900", "created_at"] == pd.Timestamp("2024-05-01 07:00:00")
+    assert customers.loc["C-900", "timezone"] == "Europe/Paris"  # France has one zone
+    assert len(customers) == 8 and result.row_counts["customers"] == 8
