@@ -15,6 +15,7 @@ from smsseg import config
 from smsseg._io import write_parquet
 from smsseg.cli.app import app, console, handle_errors, print_rows_after, progress
 from smsseg.errors import SmssegError
+from smsseg.spark.engine import ENGINE_HELP, SPARK_MASTER_HELP
 from smsseg.timeutil import AS_OF_HELP, as_of_label, parse_as_of
 
 #: Keeps a million-customer build under ~4 GB of RAM (DuckDB's own default is 80% of RAM).
@@ -55,6 +56,8 @@ def features(
     list_: Annotated[
         bool, typer.Option("--list", help="Print the feature catalogue and exit.")
     ] = False,
+    engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "duckdb",
+    spark_master: Annotated[str | None, typer.Option(help=SPARK_MASTER_HELP)] = None,
 ) -> None:
     """Build one row of features per customer as of --as-of (no data after it is read)."""
     from smsseg.features import feature_catalogue
@@ -80,7 +83,9 @@ def features(
         raise SmssegError(f"--top-k={top_k} must be >= 1")
     chosen = [c.strip() for c in categories.split(",") if c.strip()] if categories else None
     # its warnings are summarised, once each, when the command ends
-    frame, after = _build(data, stamp, horizon_days, top_k, chosen, validate, btyd, memory_limit)
+    frame, after = _build(
+        data, stamp, horizon_days, top_k, chosen, validate, btyd, memory_limit, engine, spark_master
+    )
     print_rows_after(after)
     provenance = for_data("features", stamp, data)
     write_parquet(frame, out, use_dictionary=text_columns(frame), metadata=provenance.to_metadata())
@@ -107,12 +112,17 @@ def text_columns(frame) -> list[str]:
     return [frame.index.name or "__index_level_0__", *text]
 
 
-def _build(data, as_of, horizon_days, top_k, categories, validate, btyd, memory_limit):
+def _build(
+    data, as_of, horizon_days, top_k, categories, validate, btyd, memory_limit, engine, spark_master
+):
     import duckdb
 
-    from smsseg.data.load import connect, load
+    from smsseg.data.load import connect
     from smsseg.features import STEPS, build_features
     from smsseg.provenance import rows_after
+    from smsseg.spark.engine import check_engine, load_data
+
+    check_engine(engine)
 
     columns = (
         TextColumn("{task.description:<12}"),
@@ -131,7 +141,7 @@ def _build(data, as_of, horizon_days, top_k, categories, validate, btyd, memory_
         spill = tempfile.mkdtemp(prefix="smsseg-features-")
         con.execute(f"SET temp_directory = '{spill}'")  # not DuckDB's default, ./.tmp in the cwd
         try:
-            dataset = load(data, validate=validate, con=con)
+            dataset = load_data(data, engine, spark_master, validate=validate, con=con)
 
             def step(name: str) -> None:
                 bar.update(task, advance=1, description=name)

@@ -13,6 +13,7 @@ from rich.table import Table
 from smsseg import config
 from smsseg.cli.app import app, console, handle_errors, progress, report_as_of
 from smsseg.errors import SmssegError
+from smsseg.spark.engine import ENGINE_HELP, SPARK_MASTER_HELP
 from smsseg.timeutil import AS_OF_HELP, as_of_label, parse_as_of
 
 METRIC_LABELS = {
@@ -220,13 +221,15 @@ def score(
             "not the dormant); 0 = no limit.",
         ),
     ] = 180.0,
+    engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "duckdb",
+    spark_master: Annotated[str | None, typer.Option(help=SPARK_MASTER_HELP)] = None,
 ) -> None:
     """Score every customer: churn risk, discount sensitivity, uplift, CLV, next order date, reasons."""
     from smsseg._io import write_parquet
-    from smsseg.data.load import load
     from smsseg.models.bundle import load_bundle, resolve_model_dir
-    from smsseg.models.scoring import RiskBands, score_customers
+    from smsseg.models.scoring import RiskBands
     from smsseg.provenance import for_data
+    from smsseg.spark.engine import check_engine, load_data, score_customers_on
 
     stamp = parse_as_of(as_of, "--as-of")
     if reasons_max_recency < 0:
@@ -234,11 +237,12 @@ def score(
     bands = RiskBands(high=high, medium=medium)
     reason_bands = [b.strip() for b in reasons_for.split(",") if b.strip()]
     bundle = load_bundle(resolve_model_dir(model))
-    dataset = load(data)
+    dataset = load_data(data, check_engine(engine), spark_master)
     report_as_of(dataset, stamp)
     with _progress() as bar:
         task = bar.add_task("features", total=None)
-        scores, timings = score_customers(
+        scores, timings = score_customers_on(
+            engine,
             dataset,
             stamp,
             bundle,

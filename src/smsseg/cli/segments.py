@@ -15,6 +15,7 @@ from smsseg import config
 from smsseg._io import write_csv, write_parquet
 from smsseg.cli.app import app, console, handle_errors, report_as_of, warn
 from smsseg.errors import SmssegError
+from smsseg.spark.engine import ENGINE_HELP, SPARK_MASTER_HELP
 from smsseg.timeutil import AS_OF_HELP, as_of_label, parse_as_of
 
 
@@ -227,16 +228,19 @@ def segment(
         int, typer.Option(help="Bootstrap refits for the tiers' ARI stability (0: skip).")
     ] = 10,
     seed: Annotated[int, typer.Option(help="Random seed of the tier fit.")] = config.DEFAULT_SEED,
+    engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "duckdb",
+    spark_master: Annotated[str | None, typer.Option(help=SPARK_MASTER_HELP)] = None,
 ) -> None:
     """Assign customers to value tiers and the twelve SMS segments as of a date."""
-    from smsseg.data.load import load
     from smsseg.features import build_features
     from smsseg.provenance import data_fingerprint, for_data
     from smsseg.segments import load_catalogue
-    from smsseg.segments.snapshot import compare_runs, run_segments
+    from smsseg.segments.snapshot import compare_runs
+    from smsseg.spark.engine import check_engine, load_data, run_segments_on
     from smsseg.tiers import load_tiers, log_tiers, save_tiers
 
     stamp, earlier = _check_dates(as_of, transitions_from, scores_from)
+    check_engine(engine)
     if stability_boot < 0:
         raise SmssegError(f"--stability-boot={stability_boot} must be >= 0")
     cat = load_catalogue(catalogue)
@@ -250,19 +254,21 @@ def segment(
     for message in (unknown, earlier_unknown):
         if message:
             warn(message)
-    dataset = load(data)
+    dataset = load_data(data, engine, spark_master)
     report_as_of(dataset, stamp)
     fitted = load_tiers(tiers) if tiers is not None and tiers.is_file() else None
     features = build_features(dataset, stamp)
     # a scores file without provenance may be of other data: its customers then go missing
     _warn_unscored(score_frame, features.index, scores, as_of_label(stamp))
-    run = run_segments(features, score_frame, cat, fitted, seed=seed)
+    run = run_segments_on(engine, dataset, features, score_frame, cat, fitted, seed=seed)
     moves = flows = None
     if earlier is not None:
         # the same tiers (the value ruler) on both dates, so tier moves are real moves
         features = build_features(dataset, earlier)
         _warn_unscored(earlier_scores, features.index, scores_from, as_of_label(earlier))
-        before = run_segments(features, earlier_scores, cat, run.tiers, seed=seed)
+        before = run_segments_on(
+            engine, dataset, features, earlier_scores, cat, run.tiers, seed=seed
+        )
         moves, flows = compare_runs(before.membership, run.membership, cat)
     provenance = for_data(
         "segments", stamp, data, model_version(score_frame, scores), fingerprint=fingerprint
