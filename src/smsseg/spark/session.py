@@ -22,8 +22,9 @@ REQUIRED_CONF = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.parquet.inferTimestampNTZ.enabled": "false",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
-    "spark.ui.showConsoleProgress": "false",
 }
+#: Settings of a session smsseg builds (static: an existing session keeps its own).
+NEW_SESSION_CONF = {"spark.ui.showConsoleProgress": "false"}
 
 
 def _pyspark():
@@ -58,7 +59,7 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None)
     builder = SparkSession.builder.appName("smsseg").master(
         master or os.environ.get("SPARK_MASTER") or DEFAULT_MASTER
     )
-    for key, value in {**REQUIRED_CONF, **(conf or {})}.items():
+    for key, value in {**REQUIRED_CONF, **NEW_SESSION_CONF, **(conf or {})}.items():
         builder = builder.config(key, value)
     try:
         session = builder.getOrCreate()
