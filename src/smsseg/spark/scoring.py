@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from smsseg._compat import TEXT_DTYPE
 from smsseg.features.build import _cast
 from smsseg.features.registry import output_features
 from smsseg.models.bundle import ModelBundle, load_bundle, save_bundle
@@ -159,9 +160,9 @@ def collect_scores(
             "expected_next_order_date": raw["expected_next_order_date"]
             .astype("datetime64[us]")
             .to_numpy(),
-            "model_version": pd.Series(raw["model_version"], dtype="str").to_numpy(),
-            "churn_scorer": pd.Series(raw["churn_scorer"], dtype="str").to_numpy(),
-            "reasons": pd.Series(raw["reasons"], dtype="str").to_numpy(),
+            "model_version": pd.Series(raw["model_version"], dtype=TEXT_DTYPE).to_numpy(),
+            "churn_scorer": pd.Series(raw["churn_scorer"], dtype=TEXT_DTYPE).to_numpy(),
+            "reasons": pd.Series(raw["reasons"], dtype=TEXT_DTYPE).to_numpy(),
         }
     )
     # what the driver-side functions would have noted: the notes depend on the bundle only
