@@ -8,7 +8,7 @@ DEMO_CUSTOMERS ?= 20000
 SEED ?= 42
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint bench clean
+.PHONY: help install demo test test-oldest lint bench clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -29,6 +29,13 @@ demo: $(STAMP) ## Run the main job on a generated dataset (DuckDB, local MLflow 
 test: $(STAMP) ## Run the test suite and the notebooks
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadgroup tests
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --nbmake notebooks
+
+# The same suite on the oldest supported versions (constraints-oldest.txt: pandas 2.2, numpy 2.0, ...).
+OLDEST := .venv-oldest
+test-oldest: ## Run the test suite on the oldest supported versions (pandas 2.2, ...)
+	@test -x $(OLDEST)/bin/python || $(PYTHON) -m venv $(OLDEST)
+	$(OLDEST)/bin/python -m pip install --quiet -c constraints-oldest.txt -e '.[dev,spark]'
+	OMP_NUM_THREADS=1 $(OLDEST)/bin/python -m pytest -n 2 --dist loadgroup tests
 
 lint: $(STAMP) ## Check style with ruff
 	$(BIN)/ruff check src tests benchmarks
