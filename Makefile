@@ -8,7 +8,7 @@ DEMO_CUSTOMERS ?= 20000
 SEED ?= 42
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser demo test lint bench clean
+.PHONY: help install browser demo test test-oldest lint bench clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -16,7 +16,7 @@ help: ## Show this help
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create or refresh .venv with smsseg and its dev tools
@@ -45,6 +45,13 @@ test: $(STAMP) browser ## Run the test suite, the docstring examples and the not
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadgroup tests \
 		--doctest-modules src/smsseg --ignore=src/smsseg/tracking/pyfunc_model.py
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --nbmake notebooks
+
+# The same suite on the oldest supported versions (constraints-oldest.txt: pandas 2.2, numpy 2.0, ...).
+OLDEST := .venv-oldest
+test-oldest: ## Run the test suite on the oldest supported versions (pandas 2.2, ...)
+	@test -x $(OLDEST)/bin/python || $(PYTHON) -m venv $(OLDEST)
+	$(OLDEST)/bin/python -m pip install --quiet -c constraints-oldest.txt -e '.[dev,spark]'
+	OMP_NUM_THREADS=1 $(OLDEST)/bin/python -m pytest -n 2 --dist loadgroup tests
 
 lint: $(STAMP) ## Check style with ruff
 	$(BIN)/ruff check src tests benchmarks

@@ -528,6 +528,18 @@ def test_contract_doc_is_generated_from_the_declarations() -> None:
     assert doc.endswith(contract_markdown())
 
 
+def _utc_microseconds(values: pd.Series) -> np.ndarray:
+    """Timestamps as naive UTC ``datetime64[us]``, one by one: pandas 2.2 parses a column into
+    nanoseconds, which end in 2262, and the corruptions hold the year 2999."""
+    out = []
+    for value in values:
+        stamp = pd.NaT if pd.isna(value) else pd.Timestamp(value)
+        if stamp is not pd.NaT and stamp.tzinfo is not None:
+            stamp = stamp.tz_convert("UTC").tz_localize(None)
+        out.append(np.datetime64("NaT", "us") if stamp is pd.NaT else stamp.to_datetime64())
+    return np.array(out, dtype="datetime64[us]")
+
+
 def write_typed_dir(path: Path, tables: dict[str, pd.DataFrame]) -> Path:
     """Parquet with every column in its contract type (what the simulator and most exports write).
 
@@ -543,8 +555,7 @@ def write_typed_dir(path: Path, tables: dict[str, pd.DataFrame]) -> Path:
                 continue
             values = typed[column.name]
             if column.kind == "timestamp":
-                stamps = pd.to_datetime(values, utc=True, format="mixed")
-                typed[column.name] = stamps.dt.tz_localize(None).astype("datetime64[us]")
+                typed[column.name] = _utc_microseconds(values)
             elif column.kind == "float":
                 nulls[column.name] = values.isna().to_numpy()
                 numbers = values.astype(object).map(lambda v: float(v) if isinstance(v, str) else v)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from smsseg._compat import TEXT_DTYPE
+
 NAN = np.nan
 
 BASE: dict[str, object] = {
@@ -62,7 +64,9 @@ def features_frame(*rows: dict) -> pd.DataFrame:
         "store_id",
         "timezone",
     ):
-        frame[column] = frame[column].astype("str")
+        # missing stays missing on pandas 2.2 too (there astype("str") writes "None")
+        values = frame[column].astype(object)
+        frame[column] = values.where(values.notna(), None).astype(TEXT_DTYPE)
     return frame
 
 

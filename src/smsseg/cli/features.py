@@ -13,6 +13,7 @@ from smsseg import config
 from smsseg.cli.app import app, console, handle_errors, print_rows_after, progress
 from smsseg.errors import SmssegError
 from smsseg.pipeline.feature_table import DEFAULT_MEMORY_LIMIT
+from smsseg.spark.engine import ENGINE_HELP, SPARK_MASTER_HELP
 from smsseg.timeutil import AS_OF_HELP, as_of_label
 
 
@@ -55,6 +56,8 @@ def features(
     list_: Annotated[
         bool, typer.Option("--list", help="Print the feature catalogue and exit.")
     ] = False,
+    engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "duckdb",
+    spark_master: Annotated[str | None, typer.Option(help=SPARK_MASTER_HELP)] = None,
 ) -> None:
     """Build one row of features per customer as of --as-of (no data after it is read)."""
     from smsseg.features import feature_catalogue
@@ -95,6 +98,8 @@ def features(
             btyd=btyd,
             memory_limit=memory_limit,
             progress=lambda name: bar.update(task, advance=1, description=name),
+            engine=engine,
+            spark_master=spark_master,
         )
         bar.update(task, completed=len(STEPS) + 1, description="done")
     print_rows_after(done.rows_after)

@@ -20,6 +20,7 @@ from smsseg.cli.app import (
     print_rows_after,
     progress,
 )
+from smsseg.spark.engine import ENGINE_HELP, SPARK_MASTER_HELP
 from smsseg.timeutil import AS_OF_HELP, as_of_label, parse_as_of
 
 METRIC_LABELS = {
@@ -229,6 +230,8 @@ def score(
             "not the dormant); 0 = no limit.",
         ),
     ] = 180.0,
+    engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "duckdb",
+    spark_master: Annotated[str | None, typer.Option(help=SPARK_MASTER_HELP)] = None,
 ) -> None:
     """Score every customer: churn risk, discount sensitivity, uplift, CLV, next order date, reasons."""
     from smsseg import pipeline
@@ -245,6 +248,8 @@ def score(
             reasons_for=[b.strip() for b in reasons_for.split(",") if b.strip()],
             reasons_max_recency=reasons_max_recency,
             progress=lambda s: bar.update(task, description=f"features: {s}"),
+            engine=engine,
+            spark_master=spark_master,
         )
         bar.update(task, description="scored", total=1, completed=1)
     print_scores(done)

@@ -19,6 +19,7 @@ from smsseg.cli.app import (
     handle_errors,
     print_rows_after,
 )
+from smsseg.spark.engine import ENGINE_HELP, SPARK_MASTER_HELP
 from smsseg.timeutil import AS_OF_HELP, as_of_label
 
 
@@ -103,6 +104,8 @@ def segment(
         int, typer.Option(help="Bootstrap refits for the tiers' ARI stability (0: skip).")
     ] = 10,
     seed: Annotated[int, typer.Option(help="Random seed of the tier fit.")] = config.DEFAULT_SEED,
+    engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "duckdb",
+    spark_master: Annotated[str | None, typer.Option(help=SPARK_MASTER_HELP)] = None,
 ) -> None:
     """Assign customers to value tiers and the twelve SMS segments as of a date."""
     from smsseg import pipeline
@@ -119,6 +122,8 @@ def segment(
         mlflow=mlflow,
         stability_boot=stability_boot,
         seed=seed,
+        engine=engine,
+        spark_master=spark_master,
     )
     print_segments(done)
 

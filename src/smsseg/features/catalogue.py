@@ -15,6 +15,8 @@ from typing import Literal
 
 import pandas as pd
 
+from smsseg._compat import TEXT_DTYPE
+
 Dtype = Literal["int", "float", "bool", "str", "category"]
 
 #: pandas dtype each declared dtype is materialised as (nullable, so "missing" stays missing).
@@ -22,7 +24,7 @@ PANDAS_DTYPES: dict[str, str] = {
     "int": "Int64",
     "float": "float64",
     "bool": "boolean",
-    "str": "str",
+    "str": TEXT_DTYPE,
     "category": "category",
 }
 

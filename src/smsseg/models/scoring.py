@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from smsseg._compat import TEXT_DTYPE
 from smsseg.data.load import Dataset
 from smsseg.errors import SmssegError
 from smsseg.models.bundle import ModelBundle
@@ -202,9 +203,9 @@ def predict_scores(
             "uplift": uplift,
             "predicted_clv": _clv(features),
             "expected_next_order_date": next_date.to_numpy(),
-            "model_version": pd.Series(bundle.version, index=range(n), dtype="str").to_numpy(),
-            "churn_scorer": pd.Series(scorer.kind, index=range(n), dtype="str").to_numpy(),
-            "reasons": pd.Series([None] * n, dtype="str").to_numpy(),
+            "model_version": pd.Series(bundle.version, index=range(n), dtype=TEXT_DTYPE).to_numpy(),
+            "churn_scorer": pd.Series(scorer.kind, index=range(n), dtype=TEXT_DTYPE).to_numpy(),
+            "reasons": pd.Series([None] * n, dtype=TEXT_DTYPE).to_numpy(),
         }
     )
     out.attrs["notes"] = notes
@@ -263,7 +264,7 @@ def add_reasons(
         reasons = top_reasons(bundle.churn, rows, k=k)["reasons"].to_numpy()
         column = np.array(out["reasons"].astype(object), dtype=object)  # a writable copy
         column[at_risk] = reasons
-        out["reasons"] = pd.Series(column, dtype="str").to_numpy()
+        out["reasons"] = pd.Series(column, dtype=TEXT_DTYPE).to_numpy()
     out.attrs["n_reasons"] = int(at_risk.sum())
     out.attrs["n_reasons_skipped_dormant"] = int(in_bands.sum() - at_risk.sum())
     return out

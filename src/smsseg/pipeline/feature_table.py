@@ -56,6 +56,8 @@ def features(
     btyd: bool = True,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
     progress: Progress = None,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
 ) -> FeaturesOutput:
     """Build the features of every customer of ``data`` as of ``as_of``; write them to ``out``.
 
@@ -70,6 +72,8 @@ def features(
     btyd : fit BG/NBD + Gamma-Gamma for the ``btyd_*`` columns.
     memory_limit : DuckDB's memory limit; beyond it DuckDB spills to its temp directory.
     progress : called with each feature family's name (see :data:`smsseg.features.STEPS`).
+    engine, spark_master : ``duckdb`` (default) or ``spark`` (``docs/spark.md``), and the Spark
+        master (default ``$SPARK_MASTER``, else ``local[*]``; an active session is reused).
 
     Raises
     ------
@@ -78,11 +82,13 @@ def features(
     """
     import duckdb
 
-    from smsseg.data.load import connect, load
+    from smsseg.data.load import connect
     from smsseg.features import build_features
     from smsseg.provenance import for_data, rows_after
+    from smsseg.spark.engine import check_engine, load_data
 
     stamp = parse_as_of(as_of, "--as-of")
+    check_engine(engine)
     if out is not None and Path(out).suffix != ".parquet":
         raise SmssegError(f"--out={str(out)!r} must be a .parquet file")
     if top_k < 1:
@@ -95,7 +101,7 @@ def features(
         ) from None
     try:
         report_step(progress, "load")
-        dataset = load(data, validate=validate, con=con)
+        dataset = load_data(data, engine, spark_master, validate=validate, con=con)
         frame = build_features(
             dataset,
             stamp,

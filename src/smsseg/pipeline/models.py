@@ -126,6 +126,8 @@ def score(
     reasons_for: Sequence[str] = ("high",),
     reasons_max_recency: float | None = 180.0,
     progress: Progress = None,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
 ) -> ScoreOutput:
     """Score every customer of ``data`` as of ``as_of`` with the saved ``model``.
 
@@ -141,24 +143,27 @@ def score(
     reasons_max_recency : reasons only for customers with an order within this many days (the
         at-risk, not the dormant); ``None`` or 0: no limit.
     progress : called with each feature family's name.
+    engine, spark_master : ``duckdb`` (default) or ``spark`` (features aggregated and models
+        applied per partition on Spark; ``docs/spark.md``), and the Spark master.
 
     Raises
     ------
     SmssegError
         A bad ``as_of`` or ``reasons_max_recency``, no saved model, data that breaks the contract.
     """
-    from smsseg.data.load import load
     from smsseg.models.bundle import load_bundle, resolve_model_dir
-    from smsseg.models.scoring import RiskBands, score_customers
+    from smsseg.models.scoring import RiskBands
     from smsseg.provenance import for_data, rows_after
+    from smsseg.spark.engine import check_engine, load_data, score_customers_on
 
     stamp = parse_as_of(as_of, "--as-of")
     if reasons_max_recency is not None and reasons_max_recency < 0:
         raise SmssegError(f"--reasons-max-recency={reasons_max_recency} must be >= 0 (0: no limit)")
     bundle = load_bundle(resolve_model_dir(model))
-    dataset = load(data)
+    dataset = load_data(data, check_engine(engine), spark_master)
     after = rows_after(dataset, stamp)
-    scores, timings = score_customers(
+    scores, timings = score_customers_on(
+        engine,
         dataset,
         stamp,
         bundle,

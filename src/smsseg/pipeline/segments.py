@@ -199,6 +199,8 @@ def segment(
     mlflow: bool = True,
     stability_boot: int = 10,
     seed: int = config.DEFAULT_SEED,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
 ) -> SegmentOutput:
     """Assign every customer to a value tier and the SMS segments as of ``as_of``.
 
@@ -216,41 +218,46 @@ def segment(
     mlflow : log newly fitted tiers to MLflow.
     stability_boot : bootstrap refits for the ARI stability of newly fitted tiers (0: skip).
     seed : random state of the tier fit and of the bootstrap.
+    engine, spark_master : ``duckdb`` (default) or ``spark`` (membership per partition on
+        Spark; tiers fitted on the driver; ``docs/spark.md``), and the Spark master.
 
     Raises
     ------
     SmssegError
         Bad dates, scores of another instant or data, a broken catalogue or tiers file.
     """
-    from smsseg.data.load import load
     from smsseg.features import build_features
     from smsseg.provenance import data_fingerprint, for_data, rows_after
     from smsseg.segments import load_catalogue
-    from smsseg.segments.snapshot import compare_runs, run_segments
+    from smsseg.segments.snapshot import compare_runs
+    from smsseg.spark.engine import check_engine, load_data, run_segments_on
     from smsseg.tiers import load_tiers, save_tiers
 
     out = Path(out)
     stamp, earlier = _check_dates(as_of, transitions_from, scores_from)
+    check_engine(engine)
     if stability_boot < 0:
         raise SmssegError(f"--stability-boot={stability_boot} must be >= 0")
     cat = load_catalogue(catalogue)
     fingerprint = data_fingerprint(data)
     score_frame = read_scores(scores, stamp, data, fingerprint)
     earlier_scores = read_scores(scores_from, earlier, data, fingerprint) if earlier else None
-    dataset = load(data)
+    dataset = load_data(data, engine, spark_master)
     after = rows_after(dataset, stamp)
     tiers_path = Path(tiers) if tiers is not None else out / "value_tiers.json"
     fitted = load_tiers(tiers_path) if tiers is not None and tiers_path.is_file() else None
     features = build_features(dataset, stamp)
     # a scores file without provenance may be of other data: its customers then go missing
     _warn_unscored(score_frame, features.index, scores, as_of_label(stamp))
-    run = run_segments(features, score_frame, cat, fitted, seed=seed)
+    run = run_segments_on(engine, dataset, features, score_frame, cat, fitted, seed=seed)
     moves = flows = None
     if earlier is not None:
         # the same tiers (the value ruler) on both dates, so tier moves are real moves
         features = build_features(dataset, earlier)
         _warn_unscored(earlier_scores, features.index, scores_from, as_of_label(earlier))
-        before = run_segments(features, earlier_scores, cat, run.tiers, seed=seed)
+        before = run_segments_on(
+            engine, dataset, features, earlier_scores, cat, run.tiers, seed=seed
+        )
         moves, flows = compare_runs(before.membership, run.membership, cat)
     ari = stability(run, score_frame, stability_boot, seed) if fitted is None else []
     provenance = for_data(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from smsseg._compat import TEXT_DTYPE
 from smsseg.errors import SmssegError
 from smsseg.segments.catalogue import Catalogue, load_catalogue
 from smsseg.segments.rules import RULES, num
@@ -83,7 +84,7 @@ def _value_columns(
     clv = num(scores, "predicted_clv") if "predicted_clv" in scores else None
     # without tiers, value is predicted CLV when known, else historical spend
     value = clv if clv is not None and clv.notna().any() else num(features, "monetary_total")
-    out["tier"] = pd.Series(pd.NA, index=features.index, dtype="str")
+    out["tier"] = pd.Series(None, index=features.index, dtype=TEXT_DTYPE)
     out["tier_rank"] = np.nan
     out["value_score"] = value
     return out
@@ -121,12 +122,12 @@ def primary_segment(masks: dict[str, pd.Series], catalogue: Catalogue) -> pd.Ser
         list(catalogue.priority),
         default=catalogue.catch_all.key,
     )
-    return pd.Series(chosen, index=index, name="primary_segment", dtype="str")
+    return pd.Series(chosen, index=index, name="primary_segment", dtype=TEXT_DTYPE)
 
 
 def _joined(masks: dict[str, pd.Series]) -> pd.Series:
     index = next(iter(masks.values())).index
-    joined = pd.Series("", index=index, dtype="str")
+    joined = pd.Series("", index=index, dtype=TEXT_DTYPE)
     for key, mask in masks.items():
         joined = joined.where(~mask, joined + ";" + key)
     return joined.str.lstrip(";")

@@ -59,10 +59,14 @@ def repeat_customer(df: pd.DataFrame, t: Thresholds) -> pd.Series:
 
 
 def vip(df: pd.DataFrame, t: Thresholds) -> pd.Series:
-    """Top tier, or the top ``top_share`` of eligible buyers by value (ties all in)."""
+    """Top tier, the top ``top_share`` of eligible buyers by value (ties all in), or eligible
+    buyers whose value is at least ``min_value`` (``top_share`` resolved to its cut-off: how the
+    Spark engine applies the rule one partition at a time)."""
     eligible = num(df, "frequency") >= t["min_orders"]
     if t["method"] == "top_tier":
         return eligible & (num(df, "tier_rank") == 0)
+    if t["method"] == "min_value":
+        return eligible & (num(df, "value_score") >= t["min_value"])
     return _top_share(num(df, "value_score").where(eligible), t["top_share"])
 
 
@@ -204,7 +208,7 @@ RULES: dict[str, Rule] = {
         vip,
         ("frequency", "value_score", "tier_rank"),
         {"top_share": (0.0, 1.0), "min_orders": (0, None)},
-        {"method": ("top_share", "top_tier")},
+        {"method": ("top_share", "top_tier", "min_value")},
     ),
     "cart_abandoner": Rule(
         cart_abandoner,

@@ -1,0 +1,229 @@
+"""Benchmark the Spark engine against DuckDB: features and scoring on one machine.
+
+Run by hand (needs the spark extra and Java 17)::
+
+    .venv/bin/python benchmarks/bench_spark.py [--customers 1000000] [--model DIR] [--master local[2]]
+
+Each engine runs in a child process (``--child duckdb|spark``) while the parent samples the
+resident memory of the child's whole process tree (the Spark JVM included) every 0.2 s with
+psutil: the peak is what the machine had to hold. Both children build the scoring features of the
+same data as of the same date with the same bundle, then score every customer (churn, discount,
+uplift, CLV, next order date; no TreeSHAP reasons, whose cost is the same per customer on both
+engines). The Spark child also times the scoring per partition, which gives the per-core
+throughput the 100M-customer estimate in ``results/spark.md`` is based on.
+
+Without ``--model`` a quick bundle is trained (DuckDB) on a 20,000-customer shop first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+
+from _data import simulated_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "benchmarks" / "_work"
+RESULTS = ROOT / "benchmarks" / "results"
+AS_OF = "2025-12-31"
+TRAIN_AS_OF = "2025-11-30"
+
+
+def _quick_bundle(path: Path) -> Path:
+    """A small bundle (fast LightGBM settings) trained on a 20,000-customer shop."""
+    from smsseg.data.load import load
+    from smsseg.models.bundle import save_bundle
+    from smsseg.models.train import TrainSettings, train_models
+
+    fast = {"n_estimators": 60, "learning_rate": 0.1}
+    settings = TrainSettings(
+        n_jobs=1,
+        n_snapshots=2,
+        n_boot=20,
+        churn_params=fast,
+        discount_params=fast,
+        uplift_params={"n_estimators": 40, "n_folds": 3},
+    )
+    data = load(simulated_dir(20_000))
+    return save_bundle(train_models(data, TRAIN_AS_OF, settings).bundle, path)
+
+
+def child(engine: str, data_dir: Path, model_dir: Path, master: str) -> dict:
+    from smsseg.models.bundle import load_bundle
+    from smsseg.models.scoring import build_scoring_features, has_discount_data, predict_scores
+
+    logging.disable(logging.WARNING)
+    warnings.simplefilter("ignore")
+    bundle = load_bundle(model_dir)
+    out: dict = {"engine": engine}
+    start = time.perf_counter()
+    if engine == "duckdb":
+        from smsseg.data.load import load
+
+        data = load(data_dir, validate=False)
+    else:
+        from smsseg.spark import spark_session
+        from smsseg.spark.data import load_spark
+
+        cores = int(master.removeprefix("local[").removesuffix("]")) if "[" in master else 2
+        spark = spark_session(
+            master,
+            {
+                "spark.sql.shuffle.partitions": str(4 * cores),
+                "spark.driver.memory": "8g",
+                "spark.ui.enabled": "false",
+            },
+        )
+        out["session_s"] = time.perf_counter() - start
+        data = load_spark(data_dir, spark, validate=False)
+    features = build_scoring_features(data, AS_OF, bundle)
+    out["features_s"] = time.perf_counter() - start
+    out["customers"] = len(features)
+    start = time.perf_counter()
+    if engine == "duckdb":
+        scores = predict_scores(features, bundle, AS_OF, has_discounts=has_discount_data(data))
+    else:
+        from smsseg.spark.scoring import score_on_spark
+
+        partitions = 4 * cores
+        scores = score_on_spark(
+            spark,
+            features,
+            bundle,
+            AS_OF,
+            has_discounts=has_discount_data(data),
+            reason_bands=(),
+            partitions=partitions,
+        )
+        out["partitions"] = partitions
+        out["cores"] = cores
+    out["scoring_s"] = time.perf_counter() - start
+    out["high_band"] = int((scores["churn_risk_band"] == "high").sum())
+    if engine == "spark":
+        spark.stop()
+    return out
+
+
+def _tree_rss(pid: int) -> int:
+    import psutil
+
+    try:
+        parent = psutil.Process(pid)
+        procs = [parent, *parent.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    total = 0
+    for proc in procs:
+        try:
+            total += proc.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def run_child(engine: str, data_dir: Path, model: Path, master: str) -> dict:
+    tmp = WORK / f"spark_bench_{engine}.json"
+    args = [sys.executable, __file__, "--child", engine, "--data", str(data_dir)]
+    args += ["--model", str(model), "--master", master, "--json", str(tmp)]
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss(proc.pid))
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    code = proc.wait()
+    done.set()
+    sampler.join()
+    if code:
+        sys.exit(f"the {engine} child failed with exit code {code}")
+    result = json.loads(tmp.read_text())
+    return result | {"wall_s": time.perf_counter() - start, "peak_rss_mb": peak / 2**20}
+
+
+def _markdown(duck: dict, spark: dict, master: str) -> str:
+    n = duck["customers"]
+    cores = spark["cores"]
+    ratio = spark["wall_s"] / duck["wall_s"]
+    # per-core throughput of the distributed steps, measured here
+    score_rate = n / spark["scoring_s"] / cores
+    feature_rate = n / (spark["features_s"] - spark.get("session_s", 0.0)) / cores
+    target, executors, per_executor = 100_000_000, 50, 4
+    cluster_cores = executors * per_executor
+    est_features = target / (feature_rate * cluster_cores)
+    est_scoring = target / (score_rate * cluster_cores)
+    return "\n".join(
+        [
+            f"# Spark (`{master}`) against DuckDB: features and scoring on {n:,} customers",
+            "",
+            f"One machine, {os.cpu_count()} cores; as of {AS_OF}; each engine in its own process, "
+            "peak memory = resident memory of the whole process tree (Spark's JVM included), "
+            "sampled every 0.2 s.",
+            "",
+            "| engine | features (s) | scoring (s) | wall incl. start-up (s) | peak memory (MB) |",
+            "|---|---:|---:|---:|---:|",
+            f"| DuckDB | {duck['features_s']:.1f} | {duck['scoring_s']:.1f} | {duck['wall_s']:.1f} "
+            f"| {duck['peak_rss_mb']:,.0f} |",
+            f"| Spark {master} | {spark['features_s']:.1f} (session {spark.get('session_s', 0):.1f}) "
+            f"| {spark['scoring_s']:.1f} | {spark['wall_s']:.1f} | {spark['peak_rss_mb']:,.0f} |",
+            "",
+            f"Spark / DuckDB wall time: **{ratio:.1f}x**. Why Spark is slower on one machine: a JVM "
+            "start-up, a query plan and generated code for each of the ~30 feature queries, the "
+            "per-customer aggregates persisted and collected through Arrow, and the features "
+            "shipped again to Python workers for scoring; DuckDB runs the same SQL vectorised in "
+            "process, with no serialisation between steps.",
+            "",
+            "## Estimate for 100M customers on a cluster",
+            "",
+            f"Measured per core here: feature aggregation {feature_rate:,.0f} customers/s (with "
+            f"their history), scoring {score_rate:,.0f} customers/s. On {executors} executors x "
+            f"{per_executor} cores (8 GB each), assuming linear scaling of these per-partition rates: "
+            f"features ~{est_features / 60:.0f} min, scoring ~{est_scoring / 60:.0f} min, plus "
+            "shuffles. The driver, which assembles the per-customer feature frame (about 1 KB per "
+            "customer, see docs/spark.md), then needs ~100-150 GB of memory for 100M customers: "
+            "the limit to lift before that size, not the executors.",
+            "",
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--model", type=Path, default=WORK / "model_spark_bench")
+    parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=("duckdb", "spark"), help=argparse.SUPPRESS)
+    parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        result = child(args.child, args.data, args.model, args.master)
+        args.json.write_text(json.dumps(result, indent=2))
+        return
+    if not (args.model / "bundle.json").is_file():
+        _quick_bundle(args.model)
+    data_dir = args.data or simulated_dir(args.customers)
+    duck = run_child("duckdb", data_dir, args.model, args.master)
+    spark = run_child("spark", data_dir, args.model, args.master)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "spark.json").write_text(json.dumps({"duckdb": duck, "spark": spark}, indent=2))
+    (RESULTS / "spark.md").write_text(_markdown(duck, spark, args.master))
+    print(_markdown(duck, spark, args.master))
+
+
+if __name__ == "__main__":
+    main()
