@@ -131,7 +131,10 @@ def score_partitions(
             scores = add_reasons(
                 scores, features, model, reason_bands, max_recency_days=max_recency_days
             )
-            yield scores.assign(churn_risk_band=scores["churn_risk_band"].astype("str"))
+            # text as pandas' string dtype: an all-None object column (pandas 2.2) would
+            # reach Arrow as type null and fail against the declared string schema
+            text = ("customer_id", "churn_risk_band", "model_version", "churn_scorer", "reasons")
+            yield scores.assign(**{c: scores[c].astype("string") for c in text})
 
     return frame.mapInPandas(score, SCORE_SCHEMA)
 

@@ -153,12 +153,15 @@ def assign_segments_spark(
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
-    """Categoricals as strings, for Arrow."""
+    """Categories and text as pandas' string dtype, for Arrow (an all-None object column, as
+    pandas 2.2 holds text, would otherwise reach Arrow as type null)."""
     return frame.assign(
         **{
-            c: frame[c].astype("str").where(frame[c].notna(), None)
+            c: frame[c].astype("string")
             for c in frame.columns
             if isinstance(frame[c].dtype, pd.CategoricalDtype)
+            or pd.api.types.is_object_dtype(frame[c].dtype)
+            or pd.api.types.is_string_dtype(frame[c].dtype)
         }
     )
 

@@ -23,7 +23,8 @@ semantics differ, are fixed here, each with its reason:
 - A row constructor ``(a, b)`` ordering ``arg_max`` is a ``STRUCT`` in Spark.
 - ``ROUND(x, n)`` of a double: DuckDB rounds the double's exact binary value, Spark its shortest
   decimal form; on a value like 71.0303125 (stored as 71.03031249999...) they differ in the last
-  place, and the BG/NBD fit with them. Written to round as DuckDB does (:func:`_round_like_duckdb`).
+  place, and the BG/NBD fit with them. Written to round as the installed DuckDB does (DuckDB 1.x
+  rounds ``x * 10^n`` instead: :data:`DUCKDB_ROUNDS_EXACT_VALUE`).
 - ``isfinite(x)`` does not exist in Spark: ``NOT (isnan(x) OR abs(x) = infinity)``.
 - ``... GROUP BY ... HAVING ... ORDER BY <aggregate>``: Spark cannot resolve an aggregate in an
   ``ORDER BY`` above a ``HAVING``; the aggregate is computed in a subquery and ordered on outside.
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import duckdb
 import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.spark import Spark
@@ -56,7 +58,12 @@ class SmssegSpark(Spark):
         }
 
 
-# DuckDB rounds a double's exact binary value (71.0303125 is stored as 71.03031249999...: 6
+#: DuckDB 2 rounds a double's exact binary value; DuckDB 1.x rounds ``x * 10^n`` half away from
+#: zero (71.0303125 to 6 places: 71.030312 on DuckDB 2, 71.030313 on 1.4). The translation
+#: follows the DuckDB installed beside it, the one the DuckDB engine runs on.
+DUCKDB_ROUNDS_EXACT_VALUE = int(duckdb.__version__.split(".")[0]) >= 2
+
+# DuckDB 2 rounds a double's exact binary value (71.0303125 is stored as 71.03031249999...: 6
 # places give 71.030312); Spark's ROUND rounds its shortest decimal form (71.030313). Emulated
 # with double arithmetic only: y = x * 10^n, and the exact rounding error of that product
 # (Dekker's two-product with Veltkamp splits) settles the half-way cases.
@@ -180,7 +187,16 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Select):
         return _order_after_having(node)
     if isinstance(node, exp.Round) and node.args.get("decimals") is not None:
-        return _round_like_duckdb(node.this, int(node.args["decimals"].name))
+        places = int(node.args["decimals"].name)
+        if DUCKDB_ROUNDS_EXACT_VALUE:
+            return _round_like_duckdb(node.this, places)
+        scale = exp.Cast(this=exp.Literal.number(10**places), to=exp.DataType.build("DOUBLE"))
+        return exp.Paren(
+            this=exp.Div(
+                this=exp.Round(this=exp.Mul(this=node.this.copy(), expression=scale)),
+                expression=scale.copy(),
+            )
+        )
     if isinstance(node, exp.Anonymous) and node.name.lower() == "epoch_us":
         return exp.Anonymous(this="UNIX_MICROS", expressions=[e.copy() for e in node.expressions])
     if isinstance(node, exp.Anonymous) and node.name.lower() == "isfinite":
