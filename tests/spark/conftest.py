@@ -62,21 +62,14 @@ def bundle(sim_dir):
     import warnings
 
     from smsseg.data.load import load
-    from smsseg.models.train import TrainSettings, train_models
+    from smsseg.models.train import train_models
+    from tests.models.conftest import SETTINGS  # the models tests' fast settings
 
-    fast = {"n_estimators": 40, "learning_rate": 0.15}
-    settings = TrainSettings(
-        n_jobs=1,
-        n_snapshots=2,
-        n_boot=20,
-        churn_params=fast,
-        discount_params=fast,
-        uplift_params={"n_estimators": 30, "n_folds": 3},
-        btyd_fit_sample=2000,  # below the population: the BTYD fit sample is drawn on both engines
-    )
+    # SETTINGS.btyd_fit_sample (2,000) is below the population: the BTYD fit sample is drawn on
+    # both engines
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        return train_models(quiet_load(load, sim_dir), TRAIN_AS_OF, settings).bundle
+        return train_models(quiet_load(load, sim_dir), TRAIN_AS_OF, SETTINGS).bundle
 
 
 @pytest.fixture(scope="session")

@@ -215,13 +215,17 @@ def anchored(p, anchor: Calibrator | None, buyers) -> np.ndarray:
 
 
 def choose_calibration(
-    validation_kind: str, test: pd.DataFrame | None, bgnbd_converged: bool = True
+    validation_kind: str,
+    test: pd.DataFrame | None,
+    bgnbd_converged: bool = True,
+    test_anchor: Calibrator | None = None,
 ) -> tuple[str, str]:
     """``"trained"`` or ``"bgnbd_anchor"`` for the deployed churn probability, and why.
 
     ``test``: the test rows of :func:`smsseg.models.train.score_churn_candidates` (``churn``,
-    ``population``, the champion's ``smsseg`` probability and ``bgnbd_raw``). See the module
-    docstring for the rule.
+    ``population``, the champion's ``smsseg`` probability and ``bgnbd_raw``); ``test_anchor``:
+    the anchor fitted on them (fitted here when not given). See the module docstring for the
+    rule.
     """
     if not bgnbd_converged:
         return "trained", "BG/NBD did not converge at the as-of date: the trained calibration"
@@ -233,7 +237,9 @@ def choose_calibration(
     buyers = (test["population"] == "buyers").to_numpy()
     y = test["churn"].to_numpy(dtype=np.float64)[buyers]
     p = test["smsseg"].to_numpy(dtype=np.float64)
-    anchor = fit_bgnbd_anchor(p, test["bgnbd_raw"].to_numpy(dtype=np.float64), buyers)
+    anchor = test_anchor or fit_bgnbd_anchor(
+        p, test["bgnbd_raw"].to_numpy(dtype=np.float64), buyers
+    )
     if anchor is None or len(np.unique(y)) < 2:
         return "trained", "no BG/NBD anchor could be fitted at the test snapshot"
     trained = float(np.mean((p[buyers] - y) ** 2))

@@ -31,6 +31,7 @@ from smsseg.features.labels import CensoredLabelWarning
 from smsseg.models._frame import is_categorical, shared_levels
 from smsseg.models.baselines import RecencyRule, bgnbd_churn_probability
 from smsseg.models.bundle import ModelBundle, library_versions
+from smsseg.models.calibration import Calibrator
 from smsseg.models.champion import (
     ChurnScorer,
     anchored,
@@ -393,14 +394,13 @@ def _headline_rows(population: np.ndarray, headline: str) -> np.ndarray:
     return np.ones(len(population), dtype=bool) if headline == "all" else population == headline
 
 
-def _anchored_expected_auc(p, bgnbd_p, buyers, rows) -> float:
-    """Expected AUC of ``p`` on ``rows``, its buyers re-anchored to BG/NBD (see below)."""
-    anchor = fit_bgnbd_anchor(p, bgnbd_p, buyers)
-    return expected_roc_auc(anchored(p, anchor, buyers)[rows], np.asarray(p)[rows])
-
-
 def forecast_auc(
-    test: pd.DataFrame, headline: str, p: np.ndarray, bgnbd_p: np.ndarray, buyers: np.ndarray
+    test: pd.DataFrame,
+    headline: str,
+    test_anchor: Calibrator | None,
+    p: np.ndarray,
+    anchor: Calibrator | None,
+    buyers: np.ndarray,
 ) -> dict:
     """The ROC-AUC expected on the headline population at the as-of date (``{}`` without a test).
 
@@ -409,10 +409,11 @@ def forecast_auc(
     forecast adds to it the change in *expected* AUC
     (:func:`~smsseg.models.metrics.expected_roc_auc`, which needs no labels) from the test
     snapshot to the as-of date, each computed with probabilities re-anchored to BG/NBD at its own
-    date, so both terms are made the same way and their difference measures the shift.
+    date (``test_anchor``, ``anchor``), so both terms are made the same way and their difference
+    measures the shift.
 
-    ``test``: the test rows of :func:`score_churn_candidates`; ``p``, ``bgnbd_p``, ``buyers``: the
-    champion's trained probability, BG/NBD's P(no purchase) and the buyers at the as-of date.
+    ``test``: the test rows of :func:`score_churn_candidates`; ``p``, ``buyers``: the champion's
+    trained probability and the buyers at the as-of date.
     """
     from sklearn.metrics import roc_auc_score
 
@@ -425,10 +426,11 @@ def forecast_auc(
         return {}
     test_p = test["smsseg"].to_numpy(dtype=np.float64)
     test_auc = float(roc_auc_score(y, test_p[rows]))
-    test_bgnbd = test["bgnbd_raw"].to_numpy(dtype=np.float64)
-    at_test = _anchored_expected_auc(test_p, test_bgnbd, population == "buyers", rows)
-    now_rows = _headline_rows(np.where(buyers, "buyers", "prospects"), headline)
-    at_as_of = _anchored_expected_auc(p, bgnbd_p, buyers, now_rows)
+    at_test = expected_roc_auc(
+        anchored(test_p, test_anchor, population == "buyers")[rows], test_p[rows]
+    )
+    now = _headline_rows(np.where(buyers, "buyers", "prospects"), headline)
+    at_as_of = expected_roc_auc(anchored(p, anchor, buyers)[now], np.asarray(p)[now])
     return {
         "population": headline,
         "test_roc_auc": test_auc,
@@ -446,43 +448,43 @@ def calibrate_at_as_of(
     The churn features are built as of the training date (as scoring will build them), the
     champion scores them, and :func:`~smsseg.models.champion.choose_calibration` decides whether
     the buyers' probabilities are re-anchored to BG/NBD there (the anchor is fitted here, without
-    labels, and stored in the scorer). See :func:`forecast_auc` for the forecast.
+    labels, and stored in the scorer); :func:`~smsseg.models.season.choose_seasonal_shift`
+    decides the seasonal shift. See :func:`forecast_auc` for the forecast. Each anchor (at the
+    test snapshot, at the as-of date) is fitted once and used by all three.
 
     Returns the scorer to deploy, the forecast (``{}`` without a test) and a note.
     """
-    features = build_scoring_features(data, pd.Timestamp(bundle.meta["as_of"]), bundle)
+    as_of = pd.Timestamp(bundle.meta["as_of"])
+    kind = bundle.meta["validation"]["kind"]
+    features = build_scoring_features(data, as_of, bundle)
     churn = bundle.churn
     model_p = churn.proba_from_matrix(churn.prepare(features[list(churn.feature_names_in_)]))
     p = scorer.trained(model_p, features)
     bgnbd_p = features["btyd_prob_no_purchase"].to_numpy(dtype=np.float64, na_value=np.nan)
     buyers = population_masks(features["frequency"])["buyers"]
+    anchor = fit_bgnbd_anchor(p, bgnbd_p, buyers)
+    test_buyers = (test["population"] == "buyers").to_numpy() if len(test) else None
+    test_p = test["smsseg"].to_numpy(dtype=np.float64) if len(test) else None
+    test_anchor = (
+        fit_bgnbd_anchor(test_p, test["bgnbd_raw"].to_numpy(dtype=np.float64), test_buyers)
+        if len(test)
+        else None
+    )
     bgnbd_fit = (features.attrs.get("btyd_diagnostics") or {}).get("bgnbd") or {}
     calibration, why = choose_calibration(
-        bundle.meta["validation"]["kind"], test, bool(bgnbd_fit.get("converged", True))
+        kind, test, bool(bgnbd_fit.get("converged", True)), test_anchor
     )
-    anchor = fit_bgnbd_anchor(p, bgnbd_p, buyers) if calibration == "bgnbd_anchor" else None
     if calibration == "bgnbd_anchor" and anchor is None:
         calibration, why = "trained", "no BG/NBD anchor could be fitted at the as-of date"
-    if anchor is not None:
+    if calibration == "bgnbd_anchor":
         scorer = replace(scorer, calibration=calibration, anchor=anchor)
-    forecast = forecast_auc(test, headline, p, bgnbd_p, buyers)
+    forecast = forecast_auc(test, headline, test_anchor, p, anchor, buyers)
     shift, season_why = 0.0, "no test rows"
     if len(test):
-        test_buyers = (test["population"] == "buyers").to_numpy()
-        test_p = test["smsseg"].to_numpy(dtype=np.float64)
         if calibration == "bgnbd_anchor":  # judged as deployed: re-anchored at the test snapshot
-            test_anchor = fit_bgnbd_anchor(
-                test_p, test["bgnbd_raw"].to_numpy(dtype=np.float64), test_buyers
-            )
             test_p = anchored(test_p, test_anchor, test_buyers)
         shift, season_why = choose_seasonal_shift(
-            data,
-            pd.Timestamp(bundle.meta["as_of"]),
-            int(bundle.meta["horizon_days"]),
-            test,
-            test_p,
-            bundle.meta["validation"]["kind"],
-            first_order_at(data),
+            data, as_of, int(bundle.meta["horizon_days"]), test, test_p, kind, first_order_at(data)
         )
     scorer = replace(scorer, season_shift=shift)
     return scorer, forecast, f"churn calibration: {calibration} ({why}); {season_why}"

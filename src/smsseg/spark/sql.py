@@ -197,44 +197,6 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
                 expression=scale.copy(),
             )
         )
-    if isinstance(node, exp.Anonymous) and node.name.lower() == "epoch_us":
-        return exp.Anonymous(this="UNIX_MICROS", expressions=[e.copy() for e in node.expressions])
-    if isinstance(node, exp.Anonymous) and node.name.lower() == "isfinite":
-        x = node.expressions[0]
-        return exp.Paren(
-            this=exp.Not(
-                this=exp.Paren(
-                    this=exp.Or(
-                        this=exp.Anonymous(this="isnan", expressions=[x.copy()]),
-                        expression=exp.EQ(
-                            this=exp.Abs(this=x.copy()),
-                            expression=exp.Cast(
-                                this=exp.Literal.string("Infinity"),
-                                to=exp.DataType.build("DOUBLE"),
-                            ),
-                        ),
-                    )
-                )
-            )
-        )
-    if isinstance(node, exp.ArgMax | exp.ArgMin) and isinstance(node.expression, exp.Tuple):
-        node.set(
-            "expression", exp.Struct(expressions=[e.copy() for e in node.expression.expressions])
-        )
-        return node
-    if isinstance(node, exp.Select):
-        return _order_after_having(node)
-    if isinstance(node, exp.Round) and node.args.get("decimals") is not None:
-        scale = exp.Cast(
-            this=exp.Pow(this=exp.Literal.number(10), expression=node.args["decimals"].copy()),
-            to=exp.DataType.build("DOUBLE"),
-        )
-        return exp.Paren(
-            this=exp.Div(
-                this=exp.Round(this=exp.Mul(this=node.this.copy(), expression=scale)),
-                expression=scale.copy(),
-            )
-        )
     if (
         isinstance(node, exp.Window)
         and isinstance(node.this, exp.RowNumber)
