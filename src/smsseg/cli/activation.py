@@ -46,9 +46,7 @@ def print_campaigns(campaigns: pd.DataFrame, suppressed: pd.DataFrame) -> None:
     for row in campaigns[campaigns["note"].astype(str) != ""].itertuples(index=False):
         console.print(f"[yellow]note[/] {row.campaign_id}: {row.note}")
     for row in campaigns[campaigns["suppressed_capped"] > 0].itertuples(index=False):
-        # flows' plans count capped sends without naming who took them
-        to_whom = f" ({row.lost_to})" if getattr(row, "lost_to", "") else ""
-        console.print(f"lost to caps: {row.campaign_id} {row.suppressed_capped:,}{to_whom}")
+        console.print(f"lost to caps: {row.campaign_id} {row.suppressed_capped:,} ({row.lost_to})")
     late = int(campaigns.get("suppressed_stop_after_as_of", pd.Series(dtype=int)).sum())
     if late:
         console.print(

@@ -365,5 +365,7 @@ def _campaigns(catalogue, sms, sends, suppressed) -> pd.DataFrame:
                 "first_send_utc": s["send_at_utc"].min() if len(s) else pd.NaT,
                 "last_send_utc": s["send_at_utc"].max() if len(s) else pd.NaT,
                 "message_types": step.message_type, "note": "",
+                # flow caps are taken in time order, not by campaign priority
+                "lost_to": "earlier sends (caps in time order)",
             })  # fmt: skip
     return pd.DataFrame(rows)
