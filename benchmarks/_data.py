@@ -1,19 +1,100 @@
-"""The simulated datasets the benchmarks share (generated once into the git-ignored ``_work``)."""
+"""The simulated datasets the benchmarks share: one cached copy per size, seed and simulator version.
+
+Every benchmark asks :func:`simulated_dir` for its data, so two benchmarks quoting "1M customers"
+measure the same files. The directory name carries the size, the seed and the simulator's version
+(``sim_1m_s42_v5``, ``smsseg.data.simulator.SIMULATOR_VERSION``, bumped whenever the simulator's
+output changes): a new simulator makes a new directory instead of silently reusing old data. ``DATA.json`` in the
+directory records the generation command, the simulator version and a hash of the data files, and
+:func:`data_record` returns it for the results files.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import shutil
+import sys
+import time
 from pathlib import Path
 
 WORK = Path(__file__).resolve().parent / "_work"
+RECORD = "DATA.json"
+
+
+def simulator_version() -> int:
+    """``smsseg.data.simulator.SIMULATOR_VERSION`` of the installed source."""
+    from smsseg.data.simulator import SIMULATOR_VERSION
+
+    return SIMULATOR_VERSION
+
+
+def _size_label(customers: int) -> str:
+    if customers % 1_000_000 == 0:
+        return f"{customers // 1_000_000}m"
+    if customers % 1_000 == 0:
+        return f"{customers // 1_000}k"
+    return str(customers)
+
+
+def data_hash(path: Path) -> str:
+    """SHA-256 (first 16 hex digits) over the Parquet files of a data directory, in name order."""
+    digest = hashlib.sha256()
+    for file in sorted(path.glob("*.parquet")):
+        digest.update(file.name.encode())
+        with file.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 22), b""):
+                digest.update(block)
+    return digest.hexdigest()[:16]
 
 
 def simulated_dir(customers: int, seed: int = 42) -> Path:
-    """``benchmarks/_work/sim_<N>`` (``sim_1m`` for a million), generated when missing."""
-    name = "sim_1m" if customers == 1_000_000 else f"sim_{customers}"
-    path = WORK / name
-    if not (path / "events.parquet").is_file():
-        from smsseg.data.simulator import generate
+    """``benchmarks/_work/sim_<N>_s<seed>_v<version>``, generated when missing."""
+    version = simulator_version()
+    path = WORK / f"sim_{_size_label(customers)}_s{seed}_v{version}"
+    if (path / RECORD).is_file():
+        return path
+    from smsseg.data.simulator import generate
 
-        print(f"generating {customers:,} customers into {path} ...", flush=True)
-        generate(path, n_customers=customers, seed=seed, progress=True)
+    print(f"generating {customers:,} customers into {path} ...", flush=True)
+    started = time.perf_counter()
+    # generate() writes its directory atomically; the record is written last, so a directory
+    # without it is an interrupted run and is generated again.
+    shutil.rmtree(path, ignore_errors=True)
+    generate(path, n_customers=customers, seed=seed, progress=True)
+    record = {
+        "customers": customers,
+        "seed": seed,
+        "simulator_version": version,
+        "command": f"smsseg generate --customers {customers} --seed {seed} --out {path.name}",
+        "python_call": f"smsseg.data.simulator.generate(out, n_customers={customers}, seed={seed})",
+        "generated_in_seconds": round(time.perf_counter() - started, 1),
+        "data_hash": data_hash(path),
+    }
+    (path / RECORD).write_text(json.dumps(record, indent=2) + "\n")
     return path
+
+
+def data_record(path: Path) -> dict:
+    """What a results file should quote about its data: command, simulator version and hash.
+
+    Data directories not made by :func:`simulated_dir` (passed with ``--data``) are hashed here.
+    """
+    record_file = Path(path) / RECORD
+    if record_file.is_file():
+        return json.loads(record_file.read_text())
+    return {"path": str(path), "data_hash": data_hash(Path(path)), "command": "(given with --data)"}
+
+
+def data_line(path: Path) -> str:
+    """One Markdown line for a results file: the data's generation command and hash."""
+    record = data_record(path)
+    version = record.get("simulator_version", "-")
+    return (
+        f"Data: `{record['command']}` (simulator version {version}, "
+        f"data hash `{record['data_hash']}`)."
+    )
+
+
+if __name__ == "__main__":
+    size = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    print(simulated_dir(size))

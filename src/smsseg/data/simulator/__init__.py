@@ -8,4 +8,16 @@ from smsseg.data.simulator.calendar import SimulationError
 from smsseg.data.simulator.generate import generate
 from smsseg.data.simulator.truth import experiment_truth, oracle_churn, true_uplift
 
-__all__ = ["SimulationError", "experiment_truth", "generate", "oracle_churn", "true_uplift"]
+#: Bumped whenever ``generate`` writes different data for the same arguments. Cached datasets
+#: (the benchmarks' ``benchmarks/_work``) are keyed by it, so data from an older simulator is
+#: never measured as if it were current.
+SIMULATOR_VERSION = 5
+
+__all__ = [
+    "SIMULATOR_VERSION",
+    "SimulationError",
+    "experiment_truth",
+    "generate",
+    "oracle_churn",
+    "true_uplift",
+]
