@@ -49,6 +49,16 @@ def test_consent_at_is_the_latest_event_at_or_before_each_instant(history, t, ex
     assert got.index.tolist() == [7] and got.loc[7, "opted_in"] == expected
 
 
+def test_consent_at_answers_an_empty_set_of_instants():
+    # A plan day with no candidates: merge_asof used to refuse the untyped empty key column.
+    ev = consent_events(events([("a", "2025-01-01", "opt_in", None)]))
+    keys = pd.DataFrame({"customer_id": pd.Series([], dtype="str"),
+                         "t": pd.Series([], dtype="datetime64[ns]")})  # fmt: skip
+    got = consent_at(ev, keys)
+    assert got.empty and list(got.columns) == ["opted_in", "decided_at"]
+    assert got["opted_in"].dtype == bool
+
+
 def test_consent_at_keeps_the_order_and_index_of_its_keys():
     ev = consent_events(events([("a", "2025-01-01", "opt_in", None),
                                 ("b", "2025-01-01", "opt_in", None),

@@ -121,12 +121,15 @@ def consent_at(events: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
          "pos": range(len(keys))}
     )  # fmt: skip
     left = left[left["t"].notna()].sort_values("t", kind="stable")
+    opted = np.zeros(len(keys), dtype=bool)
+    decided = np.full(len(keys), np.datetime64("NaT"), dtype="datetime64[ns]")
+    if left.empty:
+        # Nothing to look up; merge_asof would also refuse the untyped (object) empty key column.
+        return pd.DataFrame({"opted_in": opted, "decided_at": decided}, index=keys.index)
     right = events.rename(columns={"occurred_at": "decided_at"})
     hit = pd.merge_asof(
         left, right, left_on="t", right_on="decided_at", by="customer_id", direction="backward"
     )
-    opted = np.zeros(len(keys), dtype=bool)
-    decided = np.full(len(keys), np.datetime64("NaT"), dtype="datetime64[ns]")
     pos = hit["pos"].to_numpy()
     opted[pos] = hit["opted_in"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     decided[pos] = hit["decided_at"].to_numpy(dtype="datetime64[ns]")
