@@ -16,10 +16,13 @@ from smsseg.activation.consent import as_timestamp
 from smsseg.activation.inputs import apply_catalogue, default_catalogue, load_policy, require_sms
 from smsseg.activation.plan import write_plan
 from smsseg.errors import SmssegError
-from smsseg.flows.backtest import DEFAULT_CADENCE
+from smsseg.flows.backtest import CONVERSION_DAYS, DEFAULT_CADENCE
 from smsseg.flows.catalogue import FlowCatalogue, load_flows
 from smsseg.flows.due import FlowRun, flow_plan
 from smsseg.flows.triggers import FlowInputs, empty_inputs
+
+#: Customers read and replayed together by ``smsseg flows backtest`` (bounds its memory).
+SHARD_SIZE = 25_000
 
 _QUERIES = {
     "customers": "SELECT customer_id, created_at, phone, country, region, timezone, "
@@ -35,11 +38,15 @@ _QUERIES = {
 }
 
 
-def inputs_from_data(data, as_of: object, catalogue: FlowCatalogue, scores=()) -> FlowInputs:
+def inputs_from_data(
+    data, as_of: object, catalogue: FlowCatalogue, scores=(), shard: tuple[int, int] | None = None
+) -> FlowInputs:
     """The :class:`FlowInputs` of a loaded :class:`~smsseg.data.Dataset` as of ``as_of``.
 
     Only what the flows read is pulled out of DuckDB: the event types of the catalogue's
     triggers and exits (and the engagement events dormancy needs), rows up to ``as_of``.
+    ``shard=(k, n)``: only the customers whose id hashes to ``k`` modulo ``n`` (DuckDB's
+    ``hash``), so that a backtest holds one shard of customers in memory at a time.
     """
     cutoff = as_timestamp(as_of)
     frames = empty_inputs()
@@ -52,9 +59,30 @@ def inputs_from_data(data, as_of: object, catalogue: FlowCatalogue, scores=()) -
     quoted = ", ".join(f"'{t}'" for t in sorted(types))
     for name, query in _QUERIES.items():
         if name == "customers" or data.has(name):
-            frames[name] = data.con.execute(query.format(t=literal, types=quoted)).df()
+            sql = query.format(t=literal, types=quoted)
+            if shard is not None and name != "products":
+                sql = f"SELECT * FROM ({sql}) WHERE {_in_shard(shard)}"
+            frames[name] = data.con.execute(sql).df()
     frames["scores"] = read_scores(scores, cutoff)
+    if shard is not None and len(frames["scores"]):
+        ids = set(frames["customers"]["customer_id"].astype(str))
+        frames["scores"] = frames["scores"][frames["scores"]["customer_id"].astype(str).isin(ids)]
     return FlowInputs(**frames)
+
+
+def _in_shard(shard: tuple[int, int]) -> str:
+    k, n = shard
+    return f"hash(CAST(customer_id AS VARCHAR)) % {int(n)} = {int(k)}"
+
+
+def flow_assignments(data) -> pd.DataFrame | None:
+    """The assignments of flows (campaign ``flow-<flow>``), ``None`` without the table."""
+    if not data.has("assignments"):
+        return None
+    return data.con.execute(
+        "SELECT CAST(customer_id AS VARCHAR) AS customer_id, campaign_id, variant, assigned_at "
+        "FROM assignments WHERE campaign_id LIKE 'flow-%'"
+    ).df()
 
 
 def read_scores(paths: Sequence[str | Path], as_of: pd.Timestamp) -> pd.DataFrame:
@@ -165,16 +193,55 @@ def run_backtest(
     policy_path: str | Path | None = None,
     catalogue_path: str | Path | None = None,
     holdout: float = 0.1,
+    conversion_days: float = CONVERSION_DAYS,
+    shard_size: int = SHARD_SIZE,
+    progress=None,
 ):
-    """Replay the flows over ``(start, end]`` on a data directory; write the results to ``out``."""
-    from smsseg.flows.backtest import flow_backtest, write_backtest
+    """Replay the flows over ``(start, end]`` on a data directory; write the results to ``out``.
 
+    Customers are read and replayed ``shard_size`` at a time (:func:`replay_shard`), so memory
+    is bounded by a shard whatever the size of the customer base; ``progress(k, n)`` is called
+    after each shard. Flows randomized in the ``assignments`` table get a measured effect.
+    """
+    from smsseg.flows.backtest import (
+        _check_period,
+        _effects,
+        combine,
+        replay_shard,
+        write_backtest,
+    )
+    from smsseg.flows.triggers import check_inputs
+
+    if shard_size < 1:
+        raise SmssegError(f"shard_size={shard_size} must be >= 1")
     catalogue, policy, dormant_days, data = _setup(
         data_dir, flows_path, policy_path, catalogue_path
     )
-    end = as_timestamp(end, "--to")
-    result = flow_backtest(
-        inputs_from_data(data, end, catalogue, scores), start, end, catalogue, policy,
-        cadence=cadence, holdout=holdout, dormant_days=dormant_days,
-    )  # fmt: skip
+    start, end = _check_period(start, as_timestamp(end, "--to"), cadence, holdout)
+    customers = data.con.execute("SELECT count(*) FROM customers").fetchall()[0][0]
+    n = max(1, -(-int(customers) // shard_size))
+    shards = []
+    for k in range(n):
+        inputs = check_inputs(
+            inputs_from_data(data, end, catalogue, scores, (k, n) if n > 1 else None)
+        )
+        shards.append(replay_shard(inputs, start, end, catalogue, policy, cadence=cadence,
+                                   holdout=holdout, dormant_days=dormant_days))  # fmt: skip
+        del inputs
+        if progress is not None:
+            progress(k + 1, n)
+    assignments = flow_assignments(data)
+    effects = None
+    if assignments is not None and len(assignments):
+        ids = assignments["customer_id"].unique()
+        orders = data.con.execute(
+            "SELECT CAST(customer_id AS VARCHAR) AS customer_id, ordered_at, status FROM orders "
+            f"WHERE ordered_at > TIMESTAMP '{start.isoformat(sep=' ')}' "
+            f"AND ordered_at <= TIMESTAMP '{end.isoformat(sep=' ')}'"
+        ).df()
+        orders = orders[orders["customer_id"].isin(ids)]
+        orders["ordered_at"] = orders["ordered_at"].astype("datetime64[ns]")
+        assignments["assigned_at"] = assignments["assigned_at"].astype("datetime64[ns]")
+        effects = _effects(assignments, orders, catalogue, start, end, conversion_days)
+    result = combine(shards, start, end, catalogue, effects)
     return result, write_backtest(result, out)

@@ -73,22 +73,42 @@ def flow_message_types(base: tuple[str, ...]) -> tuple[str, ...]:
     return (*base, *dict.fromkeys(extra))
 
 
-def out_of_quiet_hours(t: np.ndarray, offset: np.ndarray, calendar: Calendar) -> np.ndarray:
-    """``t`` (UTC days) moved forward to the next allowed local instant (same instant if allowed)."""
-    local = t + offset
-    day = np.floor(local)
-    hour = (local - day) * 24
+def out_of_quiet_hours(t: np.ndarray, place: np.ndarray, calendar: Calendar) -> np.ndarray:
+    """``t`` (UTC days) moved forward to the next allowed local instant (same instant if allowed).
+
+    Local time is the customer's place's time zone with its daylight saving (pandas / tzdata),
+    as ``smsseg``'s quiet hours read it, not the place's fixed standard offset.
+    """
+    from smsseg.data.simulator.geo import places
+
+    zones = np.asarray(places().timezone.to_pylist(), dtype=object)
+    out = t.astype(float).copy()
     start, end = QUIET
-    moved = np.where(
-        hour < start, day + start / 24, np.where(hour >= end, day + 1 + start / 24, local)
-    )
-    for _ in range(2):  # two holidays can follow each other at most once per year here
-        dates = calendar.period.start + pd.to_timedelta(np.floor(moved), unit="D")
-        holiday = np.zeros(t.size, dtype=bool)
-        for month, dom in HOLIDAYS:
-            holiday |= (dates.month == month) & (dates.day == dom)
-        moved = np.where(holiday, np.floor(moved) + 1 + start / 24, moved)
-    return moved - offset
+    origin = calendar.period.start
+    for code in np.unique(place):
+        sel = np.flatnonzero(place == code)
+        zone = zones[code]
+        utc = pd.DatetimeIndex(origin + pd.to_timedelta(t[sel], unit="D")).tz_localize("UTC")
+        local = utc.tz_convert(zone).tz_localize(None)
+        day = local.normalize()
+        hour = np.asarray((local - day) / pd.Timedelta(hours=1))
+        moved = pd.DatetimeIndex(np.where(hour < start, day + pd.Timedelta(hours=start),
+                                 np.where(hour >= end, day + pd.Timedelta(days=1, hours=start),
+                                          local)))  # fmt: skip
+        for _ in range(2):  # a holiday moves the send to the next day's 08:00
+            holiday = np.zeros(sel.size, dtype=bool)
+            for month, dom in HOLIDAYS:
+                holiday |= np.asarray((moved.month == month) & (moved.day == dom))
+            next_day = moved.normalize() + pd.Timedelta(days=1, hours=start)
+            moved = pd.DatetimeIndex(np.where(holiday, next_day, moved))
+        changed = np.asarray(moved != local)
+        if not changed.any():
+            continue
+        back = moved[changed].tz_localize(zone, nonexistent="shift_forward", ambiguous="NaT")
+        days = (back.tz_convert("UTC").tz_localize(None) - origin) / pd.Timedelta(days=1)
+        # a second past the hour: timestamps are truncated to microseconds when written
+        out[sel[changed]] = np.asarray(days) + 1.0 / 86_400
+    return out
 
 
 def _ordered_between(o: Orders, owner: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -127,7 +147,7 @@ def cart_reminders(
     # re-entry: a cart within 7 days of the customer's previous cart starts no new instance
     first = np.r_[True, owner[1:] != owner[:-1]]
     reentry = first | (np.diff(t, prepend=-np.inf) >= CART_REENTRY_DAYS)
-    send = out_of_quiet_hours(t + CART_DELAY_DAYS, c.offset[owner], calendar)
+    send = out_of_quiet_hours(t + CART_DELAY_DAYS, c.place[owner], calendar)
     ok = reentry & ~_ordered_between(o, owner, t, send)
     ok &= (send >= life.opt_in[owner]) & (send < life.opt_out[owner])
     ok &= send < calendar.period.n_days

@@ -149,7 +149,7 @@ def replayed_sends(sends, u, c, life, last_activity, calendar, p):
     out = []
     for name, s in zip(FLOW_SENDS_ORDER, sends, strict=True):
         s = Sends(**{f: getattr(s, f) for f in s.__dataclass_fields__})
-        s.t = out_of_quiet_hours(s.t, c.offset[s.owner], calendar)
+        s.t = out_of_quiet_hours(s.t, c.place[s.owner], calendar)
         s.mtype = np.full(s.owner.size, types.index(REPLAYED[name][2]))
         out.append(s)
     keep = [deliverable(s, life, last_activity, calendar.period.n_days, p) for s in out]
