@@ -70,6 +70,7 @@ def main() -> int:
     parser.add_argument("--cadence", default="1h")
     parser.add_argument("--shard-size", type=int, default=25_000)
     parser.add_argument("--name", default="flows", help="results file name (flows, flows_1m)")
+    parser.add_argument("--timeout", type=float, default=None, help="seconds before giving up")
     parser.add_argument("--child", action="store_true")
     args = parser.parse_args()
     if args.child:
@@ -87,7 +88,9 @@ def main() -> int:
     start = time.perf_counter()
     cmd = [sys.executable, __file__, "--child", "--data", str(args.data), "--from", args.start,
            "--to", args.end, "--cadence", args.cadence, "--shard-size", str(args.shard_size)]  # fmt: skip
-    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
+    # the child is killed after --timeout seconds (subprocess.run kills it), never left behind
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True,
+                         timeout=args.timeout).stdout  # fmt: skip
     result = json.loads(out.strip().splitlines()[-1])
     result["wall_seconds"] = round(time.perf_counter() - start, 1)
     result["load_average_before"] = load_before
