@@ -202,7 +202,9 @@ def _dormancy(inputs: FlowInputs, days: int) -> pd.DataFrame:
         created = pd.DataFrame({"customer_id": never["customer_id"].to_numpy(),
                                 "at": never["created_at"].to_numpy()})  # fmt: skip
         e = pd.concat([e, created.dropna()], ignore_index=True)
-    e = e[member(e["customer_id"], c["customer_id"])].sort_values(["customer_id", "at"], kind="stable")
+    e = e[member(e["customer_id"], c["customer_id"])].sort_values(
+        ["customer_id", "at"], kind="stable"
+    )
     gap = pd.Timedelta(days=days)
     nxt = e.groupby("customer_id")["at"].shift(-1)
     quiet = (nxt.isna() | (nxt > e["at"] + gap)).to_numpy()
