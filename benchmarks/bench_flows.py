@@ -2,12 +2,15 @@
 
 Run by hand::
 
-    .venv/bin/python benchmarks/bench_flows.py [--customers 1000000 | --data DIR] \\
-        [--from 2025-10-03] [--to 2026-01-01] [--cadence 1h]
+    flock /work/bench-1m.lock .venv/bin/python benchmarks/bench_flows.py \\
+        [--customers 1000000 | --data DIR] [--from 2025-10-03] [--to 2026-01-01] [--cadence 1h] \\
+        [--shard-size 25000] [--timeout SECONDS] [--name flows_1m]
 
 The replay runs in a child process (``--child``) so that its peak memory is measured alone. It
-times loading the data directory (validation included), reading the flows' inputs, and the replay
-itself, and writes ``benchmarks/results/flows.json`` and ``flows.md``.
+times loading the data directory (validation included) and ``run_backtest`` (the inputs
+partitioned by shard in one DuckDB pass, each shard read and replayed, the effects, the files),
+with each shard's time, and writes ``benchmarks/results/<name>.json`` and ``<name>.md`` with the
+commit, the data directory and its hash, and the load average before and after.
 """
 
 from __future__ import annotations
@@ -69,7 +72,7 @@ def main() -> int:
     parser.add_argument("--to", dest="end", default="2026-01-01")
     parser.add_argument("--cadence", default="1h")
     parser.add_argument("--shard-size", type=int, default=25_000)
-    parser.add_argument("--name", default="flows", help="results file name (flows, flows_1m)")
+    parser.add_argument("--name", help="results file name (default flows_<size>, e.g. flows_1m)")
     parser.add_argument("--timeout", type=float, default=None, help="seconds before giving up")
     parser.add_argument("--child", action="store_true")
     args = parser.parse_args()
@@ -84,6 +87,10 @@ def main() -> int:
     sys.path.insert(0, str(Path(__file__).parent))
     from _data import data_hash
 
+    if args.name is None:
+        n = int(json.loads((Path(args.data) / "DATA.json").read_text())["customers"]) if (
+            Path(args.data) / "DATA.json").is_file() else args.customers  # fmt: skip
+        args.name = "flows_" + (f"{n // 1_000_000}m" if n % 1_000_000 == 0 else f"{n // 1000}k")
     load_before = Path("/proc/loadavg").read_text().split()[:3]
     start = time.perf_counter()
     cmd = [sys.executable, __file__, "--child", "--data", str(args.data), "--from", args.start,
