@@ -108,6 +108,25 @@ def test_an_empty_arm_is_a_note_not_a_crash():
     assert np.isnan(got.loc["welcome", "effect"]) and "empty" in got.loc["welcome", "note"]
 
 
+def test_flow_backtest_takes_the_assignments_whatever_their_dtypes():
+    """The pure function with an assignments frame as a caller may hold it: microsecond times,
+    Arrow strings (the orders come through check_inputs as nanoseconds and str)."""
+    from smsseg.flows.backtest import flow_backtest
+
+    from .frames import T0, inputs
+
+    data = inputs(orders=[{"customer_id": "a", "ordered_at": T0 + pd.Timedelta(days=2)}])
+    a = pd.DataFrame({
+        "customer_id": pd.Series(["a", "b"], dtype="string[pyarrow]"),
+        "campaign_id": "flow-post_purchase", "variant": ["treatment", "holdout"],
+        "assigned_at": pd.Series([T0, T0]).astype("datetime64[us]"),
+    })  # fmt: skip
+    bt = flow_backtest(data, T0 - pd.Timedelta(days=1), T0 + pd.Timedelta(days=20), load_flows(),
+                       assignments=a)  # fmt: skip
+    row = bt.effects.set_index("flow").loc["post_purchase"]
+    assert (row["conversion_treated"], row["conversion_holdout"], row["effect"]) == (1.0, 0.0, 1.0)
+
+
 def test_conversion_counts_orders_inside_the_window_only():
     catalogue = load_flows()
     t0 = pd.Timestamp("2025-03-01")

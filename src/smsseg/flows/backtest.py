@@ -171,7 +171,16 @@ def measured_effects(
     done = orders
     if "status" in done:
         done = done[done["status"].astype(str).str.lower() != "cancelled"]
-    done = done[["customer_id", "ordered_at"]].sort_values("ordered_at")
+    # one key type on both sides of the as-of join, whatever the callers' dtypes (Arrow or
+    # object strings, micro- or nanosecond times)
+    done = pd.DataFrame({
+        "customer_id": done["customer_id"].astype(str).to_numpy(dtype=object),
+        "ordered_at": done["ordered_at"].to_numpy(dtype="datetime64[ns]"),
+    }).sort_values("ordered_at")  # fmt: skip
+    assignments = assignments.assign(
+        customer_id=assignments["customer_id"].astype(str).to_numpy(dtype=object),
+        assigned_at=assignments["assigned_at"].to_numpy(dtype="datetime64[ns]"),
+    )
     rows = []
     for flow in catalogue.flows:
         key = holdout_key(flow)
