@@ -27,6 +27,7 @@ demo: $(STAMP) ## Run the main job on a generated dataset (DuckDB, local MLflow 
 		--scores $(DEMO_DIR)/scores.parquet --plan $(DEMO_DIR)/plan --out $(DEMO_DIR)/flows
 	$(BIN)/smsseg flows backtest --data $(DEMO_DIR)/data --from 2025-10-03 --to 2026-01-01 \
 		--out $(DEMO_DIR)/flows-backtest
+	$(BIN)/smsseg report $(DEMO_DIR)
 
 # The report's browser test drives the OS Chromium (Playwright cannot download its own build
 # here); installed once, only when no Chromium is on PATH and SMSSEG_CHROMIUM names none.

@@ -1,12 +1,14 @@
-"""docs/flows.md's table of the nine flows follows the catalogue."""
+"""The tables of the nine flows in docs/flows.md and docs/activation.md follow the catalogue."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from smsseg.flows import load_flows
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "flows.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def _delay(td) -> str:
@@ -16,10 +18,11 @@ def _delay(td) -> str:
     return f"{s // 3600} h" if s % 3600 == 0 else f"{s // 60} min"
 
 
-def test_the_docs_table_lists_every_flow_and_step():
+@pytest.mark.parametrize("doc", ["flows.md", "activation.md"])
+def test_the_docs_table_lists_every_flow_and_step(doc):
     rows = {
         line.split("|")[1].strip().strip("`"): line
-        for line in DOC.read_text(encoding="utf-8").splitlines()
+        for line in (DOCS / doc).read_text(encoding="utf-8").splitlines()
         if line.startswith("| `")
     }
     catalogue = load_flows()

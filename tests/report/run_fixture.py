@@ -169,4 +169,33 @@ def build_run(root: Path) -> Path:
                      ["recover_abandoned_carts", "protect_high_value", "re_engage_inactive"],
                      policy, holdout=0.2, seed=1)  # fmt: skip
     write_plan(plan, run / "plan")
+    write_flows_backtest(run / "flows-backtest", data_dir, rng)
     return run
+
+
+def write_flows_backtest(folder: Path, data_dir: Path, rng) -> None:
+    """A real ``smsseg flows backtest`` of the run's data, with a measured effect computed on a
+    hand-built randomized history (the fixture's data has no flow holdouts of its own)."""
+    import tempfile
+    from dataclasses import replace
+
+    from smsseg.flows.backtest import measured_effects, write_backtest
+    from smsseg.flows.catalogue import load_flows
+    from smsseg.flows.run import run_backtest
+
+    start, end = pd.Timestamp("2025-02-20"), pd.Timestamp("2025-05-31")
+    with tempfile.TemporaryDirectory() as tmp:  # outside the run: not a second flows backtest
+        result, _ = run_backtest(data_dir, start, end, Path(tmp) / "flows")
+    n = 400
+    assigned = pd.DataFrame({
+        "customer_id": [f"c{i}" for i in range(n)],
+        "campaign_id": np.where(np.arange(n) < n // 2, "flow-abandoned_cart", "flow-welcome"),
+        "variant": np.where(rng.random(n) < 0.2, "holdout", "treatment"),
+        "assigned_at": start + pd.to_timedelta(rng.integers(1, 60, n), unit="D"),
+    })  # fmt: skip
+    lift = np.where((assigned["variant"] == "treatment") & (np.arange(n) < n // 2), 0.2, 0.0)
+    buys = rng.random(n) < 0.15 + lift
+    orders = pd.DataFrame({"customer_id": assigned["customer_id"][buys],
+                           "ordered_at": assigned["assigned_at"][buys] + pd.Timedelta(days=2)})  # fmt: skip
+    effects = measured_effects(assigned, orders, load_flows(), start, end)
+    write_backtest(replace(result, effects=effects), folder)

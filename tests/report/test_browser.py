@@ -29,7 +29,8 @@ from smsseg.report import render_report
 from tests.report.run_fixture import build_run
 
 #: Sections every report has, in page order.
-SECTION_IDS = ["contents", "data", "features", "models", "backtest", "tiers", "segments", "plan"]
+SECTION_IDS = ["contents", "data", "features", "models", "backtest", "tiers", "segments", "plan",
+               "flows"]  # fmt: skip
 #: Viewports: a laptop screen, and a narrow window where wide tables must scroll in their card.
 VIEWPORTS = {"laptop": (1280, 900), "narrow": (760, 900)}
 #: Tolerance when comparing a drawn size with the size its aspect ratio implies (pixel rounding).
@@ -153,6 +154,40 @@ def test_a_person_sees_every_section_with_undistorted_charts_inside_the_page(
     assert seen["overflowing"] == []
     # headers, tiles and titles are readable labels, not raw keys
     assert seen["labels"] == []
+
+
+FLOWS_SECTION = """() => {
+  const s = document.querySelector('section#flows');
+  return {
+    headings: [...s.querySelectorAll('h3')].map((h) => h.innerText),
+    tiles: [...s.querySelectorAll('.kpi span')].map((k) => k.innerText),
+    tables: [...s.querySelectorAll('table')].map((t) => ({
+      headers: [...t.querySelectorAll('th')].map((h) => h.innerText),
+      rows: t.querySelectorAll('tbody tr').length })),
+    images: [...s.querySelectorAll('img')].map((i) => ({alt: i.alt, width: i.clientWidth})),
+  };
+}"""
+
+
+def test_the_flows_backtest_is_shown_as_tables_and_plots(browser, report):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(report.as_uri(), wait_until="load")
+    seen = page.evaluate(FLOWS_SECTION)
+    page.close()
+    assert seen["headings"] == ["Messages per customer per week by segment",
+                                "What happened to each flow's SMS", "Expected opt-outs",
+                                "Measured effect per flow"]  # fmt: skip
+    assert {"share capped", "sent after a purchase or exit",
+            "expected opt-outs from the flows"} <= set(seen["tiles"])  # fmt: skip
+    by_header = {t["headers"][-1]: t for t in seen["tables"]}
+    effect = next(t for t in seen["tables"] if "effect (treated − holdout)" in t["headers"])
+    assert effect["rows"] == 2 and "95% CI low" in effect["headers"]  # two randomized flows
+    flows = next(t for t in seen["tables"] if "share capped" in t["headers"])
+    assert flows["rows"] == 9 and "sent after an exit" in flows["headers"]  # the nine flows
+    assert any("flow SMS per customer per week" in t["headers"] for t in by_header.values())
+    assert {i["alt"] for i in seen["images"]} == {"flow SMS by outcome", "SMS per customer-week",
+                                                  "measured effect per flow"}  # fmt: skip
+    assert all(i["width"] > 100 for i in seen["images"])
 
 
 def test_on_a_narrow_window_wide_tables_scroll_inside_their_card(browser, report):

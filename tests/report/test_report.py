@@ -23,7 +23,8 @@ from tests.report.run_fixture import (
     write_backtest_folder,
 )
 
-SECTION_IDS = ["contents", "data", "features", "models", "backtest", "tiers", "segments", "plan"]
+SECTION_IDS = ["contents", "data", "features", "models", "backtest", "tiers", "segments", "plan",
+               "flows"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +81,20 @@ def test_missing_parts_become_notes(tmp_path):
     assert re.findall(r'<section id="([a-z]+)"', html) == SECTION_IDS
     assert html.count("not available in this run") >= 7
     assert "Backtest: not available in this run" in _section(html, "backtest")
+    assert "Flows backtest: not available in this run" in _section(html, "flows")
+
+
+def test_the_flows_backtest_section_shows_the_replays_numbers(run, html):
+    import json
+
+    flows = _section(html, "flows")
+    summary = json.loads((run / "flows-backtest" / "backtest.json").read_text())
+    assert f"<b>{summary['flow_sms_sent']:,}</b><span>flow SMS sent</span>" in flows
+    assert "<b>0</b><span>sent after a purchase or exit</span>" in flows
+    effects = pd.read_csv(run / "flows-backtest" / "effects.csv")
+    assert f"{effects['effect'].iloc[0]:.3f}" in flows  # the measured effect, as written
+    assert "<th>95% CI low</th>" in flows and "<th>flow SMS per customer per week</th>" in flows
+    assert flows.count("<img") == 3
 
 
 def test_a_broken_part_becomes_an_error_note_in_its_section_only(run, tmp_path):
@@ -294,13 +309,14 @@ def test_this_run_lists_each_part_where_it_was_found_or_how_to_add_it(html, tmp_
     rows = re.findall(r"<tr><td>([^<]+)</td><td><span class=\"(ok|missing)\">", contents)
     assert [name for name, _ in rows] == ["input data", "model bundle", "scores",
                                           "held-out predictions", "feature table", "segments",
-                                          "send plan", "backtest"]  # fmt: skip
-    assert {status for _, status in rows} == {"ok"} and "8 of 8 parts found" in contents
+                                          "send plan", "backtest", "flows backtest"]  # fmt: skip
+    assert {status for _, status in rows} == {"ok"} and "9 of 9 parts found" in contents
+    assert '<a href="#flows">Lifecycle flows backtest</a>' in contents
     assert "<td>plan</td>" in contents and '<a href="#plan">Send plan</a>' in contents
     (tmp_path / "empty").mkdir()
     empty = render_report(tmp_path / "empty", tmp_path / "r.html").read_text()
     contents = _section(empty, "contents")
-    assert "0 of 8 parts found" in contents and "smsseg report RUN --data DIR" in contents
+    assert "0 of 9 parts found" in contents and "smsseg report RUN --data DIR" in contents
     assert ">yes<" not in contents and ">no<" not in contents
 
 

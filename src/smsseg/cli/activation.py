@@ -141,10 +141,16 @@ def report(
     data: Annotated[
         Path | None, typer.Option(help="Directory of contract tables, when it is not inside RUN.")
     ] = None,
+    flows_backtest: Annotated[
+        Path | None,
+        typer.Option(help="Folder written by smsseg flows backtest --out, when not inside RUN."),
+    ] = None,
 ) -> None:
     """Write one self-contained HTML report of a run: data, features, models, backtest, tiers,
-    segments, plan."""
+    segments, plan, flows backtest."""
     from smsseg import pipeline
 
-    target = pipeline.report(run, out, model=model, backtest=backtest, data=data)
+    target = pipeline.report(
+        run, out, model=model, backtest=backtest, data=data, flows_backtest=flows_backtest
+    )
     console.print(f"[green]wrote[/] report to {target}", highlight=False)

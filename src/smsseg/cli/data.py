@@ -52,12 +52,20 @@ def generate(
     end: Annotated[
         str, typer.Option(help="Last day of the simulated history (ISO date).")
     ] = config.DEFAULT_END,
+    flows: Annotated[
+        bool,
+        typer.Option(
+            "--flows",
+            help="Replay the lifecycle flows: catalogue campaign ids, quiet hours, randomized "
+            "holdouts per flow (assignments) and a planted response to the cart reminder.",
+        ),
+    ] = False,
 ) -> None:
     """Generate a realistic retail dataset with planted ground truth (see docs/simulator.md)."""
     from smsseg import pipeline
 
     paths = pipeline.generate(
-        out, customers=customers, seed=seed, start=start, end=end, progress=True
+        out, customers=customers, seed=seed, start=start, end=end, progress=True, flows=flows
     )
     console.print(f"[green]wrote[/] {len(paths)} files to {out}")
 

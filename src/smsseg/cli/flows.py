@@ -124,6 +124,23 @@ def print_backtest(by_flow: pd.DataFrame, summary: dict) -> None:
     )
 
 
+def print_effects(effects: pd.DataFrame) -> None:
+    """The measured effect per flow with randomized history (nothing when there is none)."""
+    if effects.empty:
+        return
+    table = Table(title="Measured effect (conversion, treated − holdout)")
+    for col in ("flow", "treated", "holdout", "conv. treated", "conv. holdout", "effect",
+                "95% CI", "p"):  # fmt: skip
+        table.add_column(col)
+    for r in effects.itertuples(index=False):
+        ci = "" if pd.isna(r.effect) else f"[{r.ci_low:+.3f}, {r.ci_high:+.3f}]"
+        table.add_row(r.flow, f"{r.n_treated:,}", f"{r.n_holdout:,}",
+                      f"{r.conversion_treated:.3f}", f"{r.conversion_holdout:.3f}",
+                      "" if pd.isna(r.effect) else f"{r.effect:+.3f}", ci or r.note,
+                      "" if pd.isna(r.effect) else f"{r.p_value:.3g}")  # fmt: skip
+    console.print(table)
+
+
 @flows_app.command("backtest")
 @handle_errors
 def backtest(
@@ -140,16 +157,28 @@ def backtest(
     policy: PolicyOpt = None,
     catalogue: CatalogueOpt = None,
     holdout: HoldoutOpt = 0.1,
+    conversion_days: Annotated[
+        float,
+        typer.Option(
+            help="Days after a flow's randomization in which an order is a conversion "
+            "(measured effect of flows with a holdout in the assignments table)."
+        ),
+    ] = 7.0,
+    shard_size: Annotated[
+        int, typer.Option(help="Customers replayed together (bounds memory).")
+    ] = 25_000,
 ) -> None:
-    """Replay the flows over history as if they had been live: volumes, caps, opt-outs."""
+    """Replay the flows over history as if they had been live: volumes, caps, opt-outs, effects."""
     from smsseg.flows.run import run_backtest
 
     result, paths = run_backtest(
         data, parse_as_of(start, "--from"), parse_as_of(end, "--to"), out,
         cadence=parse_window(cadence, "--cadence"), scores=scores or (), flows_path=flows_file,
         policy_path=policy, catalogue_path=catalogue, holdout=holdout,
+        conversion_days=conversion_days, shard_size=shard_size,
     )  # fmt: skip
     print_backtest(result.by_flow, result.summary)
+    print_effects(result.effects)
     console.print(
         f"[green]wrote[/] backtest to {out} ({', '.join(p.name for p in paths.values())})"
     )

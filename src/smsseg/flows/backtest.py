@@ -52,6 +52,8 @@ class FlowBacktest:
     weekly : SMS per customer-week (campaigns in the history + the flows' sends).
     optouts : opt-out rate by weekly frequency (history) and expected opt-outs (replay).
     summary : headline numbers (dict).
+    by_segment : SMS per messaged customer per week by the flow's segment.
+    effects : measured effect per flow with randomized history (:func:`measured_effects`).
     """
 
     sends: pd.DataFrame
@@ -59,6 +61,8 @@ class FlowBacktest:
     weekly: pd.DataFrame
     optouts: pd.DataFrame
     summary: dict
+    by_segment: pd.DataFrame
+    effects: pd.DataFrame
 
 
 def run_at(sched: pd.Series, start: pd.Timestamp, cadence: pd.Timedelta) -> pd.Series:
@@ -131,6 +135,101 @@ def _expected_optouts(weekly: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame
     )
 
 
+#: Days after a flow's randomization in which an order counts as a conversion, unless told.
+CONVERSION_DAYS = 7
+#: Variants of the assignments table that are a flow's control group.
+CONTROL_VARIANTS = ("holdout", "control")
+EFFECT_COLUMNS = ["flow", "experiment", "n_treated", "n_holdout", "conversion_treated",
+                  "conversion_holdout", "effect", "ci_low", "ci_high", "p_value", "note"]  # fmt: skip
+
+
+def measured_effects(
+    assignments: pd.DataFrame,
+    orders: pd.DataFrame,
+    catalogue: FlowCatalogue,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    conversion_days: float = CONVERSION_DAYS,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Conversion of treated vs holdout customers, for the flows with randomized history.
+
+    A flow has randomized history when the ``assignments`` table holds its holdout key
+    (``flow-<flow>``, the salt :func:`~smsseg.flows.due.holdout_key` gives its live holdout) with
+    a control variant (``holdout`` or ``control``) and ``treatment``. Customers randomized in
+    ``(start, end - conversion_days]`` count (their window is complete by ``end``); one converts
+    when a non-cancelled order lies in ``(assigned_at, assigned_at + conversion_days]``. The
+    statistics are the readout's (:func:`~smsseg.readout.frequentist.proportion_ztest`: pooled
+    z-test, Wald interval of treated minus holdout); a flow with an empty arm gets a ``note``.
+    """
+    from smsseg.flows.due import holdout_key
+    from smsseg.readout.frequentist import proportion_ztest
+    from smsseg.readout.summary import SampleStats
+
+    window = pd.Timedelta(days=conversion_days)
+    last = end - window
+    done = orders
+    if "status" in done:
+        done = done[done["status"].astype(str).str.lower() != "cancelled"]
+    # one key type on both sides of the as-of join, whatever the callers' dtypes (Arrow or
+    # object strings, micro- or nanosecond times)
+    done = pd.DataFrame({
+        "customer_id": done["customer_id"].astype(str).to_numpy(dtype=object),
+        "ordered_at": done["ordered_at"].to_numpy(dtype="datetime64[ns]"),
+    }).sort_values("ordered_at")  # fmt: skip
+    assignments = assignments.assign(
+        customer_id=assignments["customer_id"].astype(str).to_numpy(dtype=object),
+        assigned_at=assignments["assigned_at"].to_numpy(dtype="datetime64[ns]"),
+    )
+    rows = []
+    for flow in catalogue.flows:
+        key = holdout_key(flow)
+        a = assignments[(assignments["campaign_id"] == key) & (assignments["assigned_at"] > start)
+                        & (assignments["assigned_at"] <= last)]  # fmt: skip
+        if a.empty:
+            continue
+        a = a.assign(treated=a["variant"].astype(str) == "treatment",
+                     control=a["variant"].astype(str).isin(CONTROL_VARIANTS))  # fmt: skip
+        a = a[a["treated"] | a["control"]].sort_values("assigned_at")
+        nxt = pd.merge_asof(a, done.rename(columns={"ordered_at": "next_order"}),
+                            left_on="assigned_at", right_on="next_order", by="customer_id",
+                            allow_exact_matches=False, direction="forward")  # fmt: skip
+        y = (nxt["next_order"] <= nxt["assigned_at"] + window).to_numpy()
+        t, c = y[nxt["treated"].to_numpy()], y[nxt["control"].to_numpy()]
+        row = {"flow": flow.key, "experiment": key, "n_treated": len(t), "n_holdout": len(c),
+               "conversion_treated": t.mean() if len(t) else np.nan,
+               "conversion_holdout": c.mean() if len(c) else np.nan, "note": ""}  # fmt: skip
+        if len(t) and len(c):
+            test = proportion_ztest(SampleStats.from_values(c.astype(float)),
+                                    SampleStats.from_values(t.astype(float)), alpha)  # fmt: skip
+            row.update(effect=float(test.diff), ci_low=float(test.ci_low),
+                       ci_high=float(test.ci_high), p_value=float(test.p_value))  # fmt: skip
+        else:
+            row["note"] = "an arm is empty: no effect can be measured"
+        rows.append(row)
+    return pd.DataFrame(rows, columns=EFFECT_COLUMNS)
+
+
+@dataclass(frozen=True)
+class ShardReplay:
+    """One shard of customers replayed: additive parts of a :class:`FlowBacktest`."""
+
+    sends: pd.DataFrame
+    weekly: pd.DataFrame
+    rate_counts: pd.DataFrame  # optout_rates' customer_weeks and optouts per bucket
+
+
+def _check_period(start, end, cadence, holdout):
+    start, end = as_timestamp(start, "start"), as_timestamp(end, "end")
+    if end <= start:
+        raise PolicyError(f"the backtest must end after it starts (from {start} to {end})")
+    if not pd.Timedelta(cadence) > pd.Timedelta(0):
+        raise PolicyError(f"cadence={cadence} must be longer than zero")
+    if not 0 <= holdout < 1:
+        raise PolicyError(f"holdout={holdout} must be >= 0 and < 1")
+    return start, end
+
+
 def flow_backtest(
     inputs: FlowInputs,
     start: object,
@@ -141,6 +240,8 @@ def flow_backtest(
     cadence: pd.Timedelta = DEFAULT_CADENCE,
     holdout: float = 0.1,
     dormant_days: int = 120,
+    assignments: pd.DataFrame | None = None,
+    conversion_days: float = CONVERSION_DAYS,
 ) -> FlowBacktest:
     """Replay the flows over ``(start, end]`` as if a scheduler had run every ``cadence``.
 
@@ -152,6 +253,8 @@ def flow_backtest(
         :func:`~smsseg.flows.due.flow_plan`.
     cadence : how often the replayed scheduler runs (its window).
     holdout : sticky control share of each flow.
+    assignments : the data's ``assignments`` table; flows randomized in it get a measured effect
+        (:func:`measured_effects`, conversion within ``conversion_days``).
 
     Returns
     -------
@@ -163,14 +266,38 @@ def flow_backtest(
         ``end`` not after ``start``, a cadence that is not positive, a bad holdout share.
     """
     policy = policy or ActivationPolicy()
-    start, end = as_timestamp(start, "start"), as_timestamp(end, "end")
-    if end <= start:
-        raise PolicyError(f"the backtest must end after it starts (from {start} to {end})")
-    if not pd.Timedelta(cadence) > pd.Timedelta(0):
-        raise PolicyError(f"cadence={cadence} must be longer than zero")
-    if not 0 <= holdout < 1:
-        raise PolicyError(f"holdout={holdout} must be >= 0 and < 1")
+    start, end = _check_period(start, end, cadence, holdout)
     inputs = check_inputs(inputs)
+    shard = replay_shard(inputs, start, end, catalogue, policy, cadence=cadence,
+                         holdout=holdout, dormant_days=dormant_days)  # fmt: skip
+    effects = _effects(assignments, inputs.orders, catalogue, start, end, conversion_days)
+    return combine([shard], start, end, catalogue, effects)
+
+
+def _effects(assignments, orders, catalogue, start, end, conversion_days) -> pd.DataFrame:
+    if assignments is None or assignments.empty:
+        return pd.DataFrame(columns=EFFECT_COLUMNS)
+    known = orders[orders["ordered_at"] <= end]
+    return measured_effects(assignments, known, catalogue, start, end, conversion_days)
+
+
+def replay_shard(
+    inputs: FlowInputs,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    catalogue: FlowCatalogue,
+    policy: ActivationPolicy,
+    *,
+    cadence: pd.Timedelta = DEFAULT_CADENCE,
+    holdout: float = 0.1,
+    dormant_days: int = 120,
+) -> ShardReplay:
+    """The replay of the customers in ``inputs`` (checked inputs; any subset of customers).
+
+    Customers are independent in a replay (caps, holdouts and exits are per customer), so a
+    caller may replay its customers shard by shard and :func:`combine` the shards: memory is
+    bounded by the shard, not by the customer base.
+    """
     known = as_of_inputs(inputs, end)
     zones = resolve_zones(known.customers).set_index("customer_id")["zones"]
     sunset = _sunset(as_of_inputs(inputs, start), start, policy, dormant_days, catalogue)
@@ -187,14 +314,21 @@ def flow_backtest(
     caught = (sms["exit_at"].notna() & (sms["exit_at"] <= sms["scheduled_at"])).to_numpy() & ~ended
     live = sms[~missed & ~ended & ~caught]
     since = start - max(pd.Timedelta(days=7), pd.Timedelta(days=policy.discount_cooldown_days))
-    history = known.sms[(known.sms["event_type"] == "sent") & (known.sms["occurred_at"] > since)]
+    # the history's own sends of these flows (a history where they already ran) are what the
+    # replay re-plans: they count neither toward the caps nor as campaigns
+    flow_ids = _flow_campaign_ids(catalogue)
+    ids = known.sms.get("campaign_id", pd.Series(None, index=known.sms.index, dtype=object))
+    campaigns = known.sms[((known.sms["event_type"] == "sent") & ~ids.isin(flow_ids)).to_numpy()]
+    history = campaigns[campaigns["occurred_at"] > since]
     live, reason, _ = decide(live, inputs, known, start, catalogue, policy, holdout, sunset,
                              history, None)  # fmt: skip
     outcome = reason.fillna("sent").where(~(reason.isna() & live["holdout"]), "holdout")
+    cols = ["customer_id", "flow", "step", "message_type", "trigger_at", "known_at",
+            "scheduled_at", "run_at"]  # fmt: skip
     rows = pd.concat(
-        [live.assign(outcome=outcome.to_numpy()),
-         sms[caught & ~missed].assign(outcome="caught_after_exit"),
-         sms[missed].assign(outcome="missed")],
+        [live[cols].assign(outcome=outcome.to_numpy()),
+         sms.loc[caught & ~missed, cols].assign(outcome="caught_after_exit"),
+         sms.loc[missed, cols].assign(outcome="missed")],
         ignore_index=True,
     )  # fmt: skip
     # measured apart from the rule above, on the raw exit events: sends after an exit event
@@ -202,10 +336,51 @@ def flow_backtest(
     after = _exit_before(rows[sent], exits, rows.loc[sent, "scheduled_at"])
     rows["after_exit"] = False
     rows.loc[after.index, "after_exit"] = after.to_numpy()
-    return _summarise(rows, known, start, end, catalogue)
+    camp = pd.DataFrame({"customer_id": campaigns["customer_id"], "at": campaigns["occurred_at"]})
+    sent_rows = rows[rows["outcome"] == "sent"]
+    flows = pd.DataFrame({"customer_id": sent_rows["customer_id"], "at": sent_rows["scheduled_at"]})
+    counts = optout_rates(known.sms, start)[["sms_per_week", "customer_weeks", "optouts"]]
+    return ShardReplay(rows, _weekly(camp, flows, start, end), counts)
 
 
-def _summarise(rows, known, start, end, catalogue) -> FlowBacktest:
+def _flow_campaign_ids(catalogue: FlowCatalogue) -> list[str]:
+    return [f.campaign_id(s.key) for f in catalogue.flows for s in f.steps]
+
+
+def combine(
+    shards: list[ShardReplay],
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    catalogue: FlowCatalogue,
+    effects: pd.DataFrame | None = None,
+) -> FlowBacktest:
+    """One :class:`FlowBacktest` from the replays of disjoint shards of customers."""
+    rows = pd.concat([s.sends for s in shards], ignore_index=True)
+    weekly = pd.concat([s.weekly for s in shards], ignore_index=True)
+    counts = pd.concat([s.rate_counts for s in shards]).groupby("sms_per_week").sum()
+    counts["rate"] = (counts["optouts"] / counts["customer_weeks"].replace(0, np.nan)).fillna(0.0)
+    counts.loc[0, "rate"] = 0.0  # see optout_rates
+    rates = counts.reset_index()
+    effects = pd.DataFrame(columns=EFFECT_COLUMNS) if effects is None else effects
+    return _summarise(rows, weekly, rates, start, end, catalogue, effects)
+
+
+def _by_segment(rows: pd.DataFrame, weekly: pd.DataFrame, catalogue, weeks: float) -> pd.DataFrame:
+    """SMS per messaged customer per week by the flow's segment (the catalogue's ``segment``)."""
+    segment_of = {f.key: f.segment for f in catalogue.flows}
+    sent = rows[rows["outcome"] == "sent"].assign(segment=lambda f: f["flow"].map(segment_of))
+    per = sent.groupby("segment").agg(flow_sms=("customer_id", "size"),
+                                      customers=("customer_id", "nunique"))  # fmt: skip
+    per["flow_sms_per_customer_week"] = per["flow_sms"] / per["customers"] / weeks
+    # all SMS (campaigns + flows) of those customers, in the weeks they got any
+    pairs = sent[["segment", "customer_id"]].drop_duplicates()
+    tot = pairs.merge(weekly, on="customer_id")
+    per["total_sms_per_active_week"] = tot.groupby("segment")["total_sms"].mean()
+    per["max_sms_in_a_week"] = tot.groupby("segment")["total_sms"].max()
+    return per.reset_index()
+
+
+def _summarise(rows, weekly, rates, start, end, catalogue, effects) -> FlowBacktest:
     counts = rows.pivot_table(index="flow", columns="outcome", values="customer_id",
                               aggfunc="size", fill_value=0)  # fmt: skip
     for col in ("sent", "holdout", "capped", "discount_cooldown", "caught_after_exit", "missed"):
@@ -225,11 +400,7 @@ def _summarise(rows, known, start, end, catalogue) -> FlowBacktest:
     ).reset_index()
     sent = rows[rows["outcome"] == "sent"]
     weeks = max((end - start) / pd.Timedelta(weeks=1), 1e-9)
-    camp = known.sms[(known.sms["event_type"] == "sent")]
-    camp = pd.DataFrame({"customer_id": camp["customer_id"], "at": camp["occurred_at"]})
-    flows = pd.DataFrame({"customer_id": sent["customer_id"], "at": sent["scheduled_at"]})
-    weekly = _weekly(camp, flows, start, end)
-    optouts = _expected_optouts(weekly, optout_rates(known.sms, start))
+    optouts = _expected_optouts(weekly, rates)
     summary = {
         "start": start.isoformat(), "end": end.isoformat(), "weeks": round(weeks, 3),
         "flow_sms_sent": int(len(sent)),
@@ -244,8 +415,10 @@ def _summarise(rows, known, start, end, catalogue) -> FlowBacktest:
         "sent_after_exit": int(rows["after_exit"].sum()),
         "missed": int(by_flow["missed"].sum()),
         "expected_optouts_from_flows": float(optouts["expected_from_flows"].iloc[0]),
+        "flows_with_measured_effect": int(effects["effect"].notna().sum()) if len(effects) else 0,
     }  # fmt: skip
-    return FlowBacktest(rows, by_flow, weekly, optouts, summary)
+    by_segment = _by_segment(rows, weekly, catalogue, weeks)
+    return FlowBacktest(rows, by_flow, weekly, optouts, summary, by_segment, effects)
 
 
 def outcome_figure(by_flow: pd.DataFrame):
@@ -288,6 +461,25 @@ def weekly_figure(weekly: pd.DataFrame):
     return fig
 
 
+def effect_figure(effects: pd.DataFrame):
+    """Measured effect (treated − holdout conversion) per flow with its confidence interval."""
+    from matplotlib.figure import Figure
+
+    frame = effects.dropna(subset=["effect"])
+    fig = Figure(figsize=(6.5, 0.45 * max(len(frame), 1) + 1.6))
+    ax = fig.add_subplot()
+    y = np.arange(len(frame))
+    ax.errorbar(frame["effect"], y, xerr=[frame["effect"] - frame["ci_low"],
+                frame["ci_high"] - frame["effect"]], fmt="o", capsize=3)  # fmt: skip
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_yticks(y, frame["flow"])
+    ax.invert_yaxis()
+    ax.set_xlabel("conversion treated − holdout (95% CI)")
+    ax.set_title("Measured effect of the flows (randomized history)")
+    fig.tight_layout()
+    return fig
+
+
 def write_backtest(result: FlowBacktest, out) -> dict:
     """Write a replay's tables, plots and ``backtest.json`` to folder ``out`` (atomically)."""
     import json
@@ -304,9 +496,14 @@ def write_backtest(result: FlowBacktest, out) -> dict:
         result.by_flow.to_csv(tmp / "by_flow.csv", index=False)
         result.weekly.to_csv(tmp / "weekly.csv", index=False)
         result.optouts.to_csv(tmp / "optouts.csv", index=False)
+        result.by_segment.to_csv(tmp / "by_segment.csv", index=False)
+        result.effects.to_csv(tmp / "effects.csv", index=False)
         outcome_figure(result.by_flow).savefig(tmp / "outcomes.png", dpi=110)
         weekly_figure(result.weekly).savefig(tmp / "weekly.png", dpi=110)
+        names = ["sends.parquet", "by_flow.csv", "by_segment.csv", "weekly.csv", "optouts.csv",
+                 "effects.csv", "outcomes.png", "weekly.png", "backtest.json"]  # fmt: skip
+        if result.effects["effect"].notna().any():
+            effect_figure(result.effects).savefig(tmp / "effects.png", dpi=110)
+            names.append("effects.png")
         (tmp / "backtest.json").write_text(json.dumps(result.summary, indent=2), encoding="utf-8")
-    return {name: out / name for name in ("sends.parquet", "by_flow.csv", "weekly.csv",
-                                          "optouts.csv", "outcomes.png", "weekly.png",
-                                          "backtest.json")}  # fmt: skip
+    return {name: out / name for name in names}

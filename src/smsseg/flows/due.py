@@ -43,7 +43,7 @@ from smsseg.activation.targeting import sunset_state
 from smsseg.flows.caps import WEEK, apply_caps, cap_history
 from smsseg.flows.catalogue import Flow, FlowCatalogue
 from smsseg.flows.state import state_table, step_table
-from smsseg.flows.triggers import FlowInputs, as_of_inputs, check_inputs, triggers
+from smsseg.flows.triggers import FlowInputs, as_of_inputs, check_inputs, member, triggers
 from smsseg.zones import resolve_zones
 
 FLOW_REASONS = (*REASONS, "not_offer_responsive")
@@ -285,7 +285,7 @@ def decide(sms, inputs, known, cutoff, catalogue, policy, holdout, sunset, sent_
         | sms["customer_id"].map(responsive).astype("boolean").fillna(False).astype(bool)
     )
     # phones are parsed for the customers with a due step only (libphonenumber is slow)
-    due_customers = known.customers[known.customers["customer_id"].isin(sms["customer_id"])]
+    due_customers = known.customers[member(known.customers["customer_id"], sms["customer_id"])]
     elig = customer_eligibility(due_customers, inputs.sms, cutoff).set_index("customer_id")
     reason = _customer_reasons(sms, elig, known.customers, sunset, flows_by_key)
     off, late = _consent_blocks(sms, inputs.sms, reason, cutoff)
@@ -300,7 +300,7 @@ def decide(sms, inputs, known, cutoff, catalogue, policy, holdout, sunset, sent_
     discount_types = policy.all_discount_types | {
         s.message_type for f in catalogue.flows for s in f.steps if s.offer
     }
-    mine = sent_history[sent_history["customer_id"].isin(ok["customer_id"])]
+    mine = sent_history[member(sent_history["customer_id"], ok["customer_id"])]
     flow_of = {f.campaign_id(s.key): f.key for f in catalogue.flows for s in f.steps}
     history = cap_history(mine, other, discount_types, flow_of)
     clicks = known.sms[known.sms["event_type"] == "clicked"]

@@ -5,6 +5,7 @@ Used by ``smsseg flows``; the rules live in the pure modules.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,10 +17,13 @@ from smsseg.activation.consent import as_timestamp
 from smsseg.activation.inputs import apply_catalogue, default_catalogue, load_policy, require_sms
 from smsseg.activation.plan import write_plan
 from smsseg.errors import SmssegError
-from smsseg.flows.backtest import DEFAULT_CADENCE
+from smsseg.flows.backtest import CONVERSION_DAYS, DEFAULT_CADENCE
 from smsseg.flows.catalogue import FlowCatalogue, load_flows
 from smsseg.flows.due import FlowRun, flow_plan
 from smsseg.flows.triggers import FlowInputs, empty_inputs
+
+#: Customers read and replayed together by ``smsseg flows backtest`` (bounds its memory).
+SHARD_SIZE = 25_000
 
 _QUERIES = {
     "customers": "SELECT customer_id, created_at, phone, country, region, timezone, "
@@ -35,14 +39,8 @@ _QUERIES = {
 }
 
 
-def inputs_from_data(data, as_of: object, catalogue: FlowCatalogue, scores=()) -> FlowInputs:
-    """The :class:`FlowInputs` of a loaded :class:`~smsseg.data.Dataset` as of ``as_of``.
-
-    Only what the flows read is pulled out of DuckDB: the event types of the catalogue's
-    triggers and exits (and the engagement events dormancy needs), rows up to ``as_of``.
-    """
-    cutoff = as_timestamp(as_of)
-    frames = empty_inputs()
+def _input_queries(data, cutoff: pd.Timestamp, catalogue: FlowCatalogue) -> dict[str, str]:
+    """The SQL of each input table the data has: only what the flows read, rows up to ``cutoff``."""
     types = {t for f in catalogue.flows for t in f.trigger.event_types} | {"add_to_cart"}
     if any(f.trigger.kind == "dormancy" for f in catalogue.flows):
         from smsseg.data.contract import EVENT_TYPES
@@ -50,11 +48,92 @@ def inputs_from_data(data, as_of: object, catalogue: FlowCatalogue, scores=()) -
         types |= set(EVENT_TYPES)
     literal = f"TIMESTAMP '{cutoff.isoformat(sep=' ')}'"
     quoted = ", ".join(f"'{t}'" for t in sorted(types))
-    for name, query in _QUERIES.items():
-        if name == "customers" or data.has(name):
-            frames[name] = data.con.execute(query.format(t=literal, types=quoted)).df()
+    return {
+        name: query.format(t=literal, types=quoted)
+        for name, query in _QUERIES.items()
+        if name == "customers" or data.has(name)
+    }
+
+
+def inputs_from_data(
+    data, as_of: object, catalogue: FlowCatalogue, scores=(), shard: tuple[int, int] | None = None
+) -> FlowInputs:
+    """The :class:`FlowInputs` of a loaded :class:`~smsseg.data.Dataset` as of ``as_of``.
+
+    Only what the flows read is pulled out of DuckDB: the event types of the catalogue's
+    triggers and exits (and the engagement events dormancy needs), rows up to ``as_of``.
+    ``shard=(k, n)``: only the customers whose id hashes to ``k`` modulo ``n`` (DuckDB's
+    ``hash``; :class:`ShardedInputs` reads many shards in one pass).
+    """
+    cutoff = as_timestamp(as_of)
+    frames = empty_inputs()
+    for name, sql in _input_queries(data, cutoff, catalogue).items():
+        if shard is not None and name != "products":
+            sql = f"SELECT * FROM ({sql}) WHERE {_shard_of(shard[1])} = {int(shard[0])}"
+        frames[name] = data.con.execute(sql).df()
+    return _with_scores(frames, scores, cutoff, shard is not None)
+
+
+def _with_scores(frames: dict, scores, cutoff: pd.Timestamp, sharded: bool) -> FlowInputs:
     frames["scores"] = read_scores(scores, cutoff)
+    if sharded and len(frames["scores"]):
+        ids = set(frames["customers"]["customer_id"].astype(str))
+        frames["scores"] = frames["scores"][frames["scores"]["customer_id"].astype(str).isin(ids)]
     return FlowInputs(**frames)
+
+
+def _shard_of(n: int) -> str:
+    """SQL of a row's shard: its customer id hashed, modulo ``n``."""
+    return f"hash(CAST(customer_id AS VARCHAR)) % {int(n)}"
+
+
+class ShardedInputs:
+    """The flows' inputs written once to Parquet partitioned by shard, then read shard by shard.
+
+    Why: filtering the whole history by a hash for every shard scans every table once per shard
+    (14 s a shard on a million customers); one ``COPY ... PARTITION_BY`` pass is a single scan,
+    and each shard then reads only its own files. ``folder`` is a temporary one the caller owns.
+    """
+
+    def __init__(self, data, as_of: object, catalogue: FlowCatalogue, n: int, folder, scores=()):
+        self.data, self.folder = data, Path(folder)
+        self.cutoff = as_timestamp(as_of)
+        self.scores = scores
+        self.queries = _input_queries(data, self.cutoff, catalogue)
+        self.empty: dict[str, pd.DataFrame] = {}
+        for name, sql in self.queries.items():
+            if name == "products":
+                continue
+            self.empty[name] = data.con.execute(f"SELECT * FROM ({sql}) LIMIT 0").df()
+            target = (self.folder / name).as_posix().replace("'", "''")
+            data.con.execute(
+                f"COPY (SELECT *, {_shard_of(n)} AS shard FROM ({sql})) TO '{target}' "
+                "(FORMAT PARQUET, PARTITION_BY (shard))"
+            )
+
+    def read(self, k: int) -> FlowInputs:
+        """The inputs of shard ``k`` (the customers whose id hashes to ``k``)."""
+        frames = empty_inputs()
+        for name, sql in self.queries.items():
+            part = self.folder / name / f"shard={int(k)}"
+            if name == "products":
+                frames[name] = self.data.con.execute(sql).df()
+            elif part.is_dir():
+                files = (part / "*.parquet").as_posix().replace("'", "''")
+                frames[name] = self.data.con.execute(f"SELECT * FROM read_parquet('{files}')").df()
+            else:  # no row of this table in the shard
+                frames[name] = self.empty[name]
+        return _with_scores(frames, self.scores, self.cutoff, True)
+
+
+def flow_assignments(data) -> pd.DataFrame | None:
+    """The assignments of flows (campaign ``flow-<flow>``), ``None`` without the table."""
+    if not data.has("assignments"):
+        return None
+    return data.con.execute(
+        "SELECT CAST(customer_id AS VARCHAR) AS customer_id, campaign_id, variant, assigned_at "
+        "FROM assignments WHERE campaign_id LIKE 'flow-%'"
+    ).df()
 
 
 def read_scores(paths: Sequence[str | Path], as_of: pd.Timestamp) -> pd.DataFrame:
@@ -165,16 +244,57 @@ def run_backtest(
     policy_path: str | Path | None = None,
     catalogue_path: str | Path | None = None,
     holdout: float = 0.1,
+    conversion_days: float = CONVERSION_DAYS,
+    shard_size: int = SHARD_SIZE,
+    progress=None,
 ):
-    """Replay the flows over ``(start, end]`` on a data directory; write the results to ``out``."""
-    from smsseg.flows.backtest import flow_backtest, write_backtest
+    """Replay the flows over ``(start, end]`` on a data directory; write the results to ``out``.
 
+    Customers are read and replayed ``shard_size`` at a time (:func:`replay_shard`), so memory
+    is bounded by a shard whatever the size of the customer base; ``progress(k, n)`` is called
+    after each shard. Flows randomized in the ``assignments`` table get a measured effect.
+    """
+    from smsseg.flows.backtest import (
+        _check_period,
+        _effects,
+        combine,
+        replay_shard,
+        write_backtest,
+    )
+    from smsseg.flows.triggers import check_inputs
+
+    if shard_size < 1:
+        raise SmssegError(f"shard_size={shard_size} must be >= 1")
     catalogue, policy, dormant_days, data = _setup(
         data_dir, flows_path, policy_path, catalogue_path
     )
-    end = as_timestamp(end, "--to")
-    result = flow_backtest(
-        inputs_from_data(data, end, catalogue, scores), start, end, catalogue, policy,
-        cadence=cadence, holdout=holdout, dormant_days=dormant_days,
-    )  # fmt: skip
+    start, end = _check_period(start, as_timestamp(end, "--to"), cadence, holdout)
+    customers = data.con.execute("SELECT count(*) FROM customers").fetchall()[0][0]
+    n = max(1, -(-int(customers) // shard_size))
+    shards = []
+    with tempfile.TemporaryDirectory(prefix="smsseg-flows-") as tmp:
+        sharded = ShardedInputs(data, end, catalogue, n, tmp, scores) if n > 1 else None
+        for k in range(n):
+            raw = sharded.read(k) if sharded else inputs_from_data(data, end, catalogue, scores)
+            inputs = check_inputs(raw)
+            del raw
+            shards.append(replay_shard(inputs, start, end, catalogue, policy, cadence=cadence,
+                                       holdout=holdout, dormant_days=dormant_days))  # fmt: skip
+            del inputs
+            if progress is not None:
+                progress(k + 1, n)
+    assignments = flow_assignments(data)
+    effects = None
+    if assignments is not None and len(assignments):
+        ids = assignments["customer_id"].unique()
+        orders = data.con.execute(
+            "SELECT CAST(customer_id AS VARCHAR) AS customer_id, ordered_at, status FROM orders "
+            f"WHERE ordered_at > TIMESTAMP '{start.isoformat(sep=' ')}' "
+            f"AND ordered_at <= TIMESTAMP '{end.isoformat(sep=' ')}'"
+        ).df()
+        orders = orders[orders["customer_id"].isin(ids)]
+        orders["ordered_at"] = orders["ordered_at"].astype("datetime64[ns]")
+        assignments["assigned_at"] = assignments["assigned_at"].astype("datetime64[ns]")
+        effects = _effects(assignments, orders, catalogue, start, end, conversion_days)
+    result = combine(shards, start, end, catalogue, effects)
     return result, write_backtest(result, out)

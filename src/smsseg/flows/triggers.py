@@ -180,6 +180,16 @@ def _restocks(inputs: FlowInputs, flow: Flow) -> pd.DataFrame:
     return _rows(m["customer_id"], m["restocked_at"], m["restocked_at"])
 
 
+def member(values: pd.Series, of: object) -> np.ndarray:
+    """``values.isin(of)`` as a boolean array, through pandas' object hash table.
+
+    Why: on Arrow-backed strings pandas' ``isin`` converts each element of ``of`` to a Python
+    object one at a time; with ``of`` a column of ids that was half of a replay's time.
+    """
+    wanted = pd.unique(np.asarray(of, dtype=object))
+    return pd.Series(values.to_numpy(dtype=object)).isin(wanted).to_numpy(dtype=bool)
+
+
 def _dormancy(inputs: FlowInputs, days: int) -> pd.DataFrame:
     """Every instant a customer turned (or will turn) dormant: ``days`` after an engagement not
     followed by another within ``days`` (the profile's creation for a customer who never
@@ -188,11 +198,13 @@ def _dormancy(inputs: FlowInputs, days: int) -> pd.DataFrame:
     e = engagements(inputs)
     c = inputs.customers
     if "created_at" in c:  # never engaged: inactive since the profile was created
-        never = c[~c["customer_id"].isin(e["customer_id"])]
+        never = c[~member(c["customer_id"], e["customer_id"])]
         created = pd.DataFrame({"customer_id": never["customer_id"].to_numpy(),
                                 "at": never["created_at"].to_numpy()})  # fmt: skip
         e = pd.concat([e, created.dropna()], ignore_index=True)
-    e = e[e["customer_id"].isin(c["customer_id"])].sort_values(["customer_id", "at"], kind="stable")
+    e = e[member(e["customer_id"], c["customer_id"])].sort_values(
+        ["customer_id", "at"], kind="stable"
+    )
     gap = pd.Timedelta(days=days)
     nxt = e.groupby("customer_id")["at"].shift(-1)
     quiet = (nxt.isna() | (nxt > e["at"] + gap)).to_numpy()

@@ -130,6 +130,7 @@ def report(
     model: str | PathLike | None = None,
     backtest: PathLike | None = None,
     data: PathLike | None = None,
+    flows_backtest: PathLike | None = None,
 ) -> Path:
     """Write the self-contained HTML report of a run folder; returns its path.
 
@@ -141,6 +142,7 @@ def report(
         not inside ``run``.
     backtest : folder written by the backtest step (``backtest.json``), when not inside ``run``.
     data : directory of contract tables, when not inside ``run``.
+    flows_backtest : folder written by ``smsseg flows backtest``, when not inside ``run``.
     """
     from smsseg.models.bundle import model_dir
     from smsseg.pipeline.models import CHURN_TEST_FILE
@@ -163,6 +165,14 @@ def report(
                 "smsseg backtest --out)"
             )
         overrides["backtest"] = backtest
+    if flows_backtest is not None:
+        flows_backtest = Path(flows_backtest)
+        if not (flows_backtest / "by_flow.csv").is_file():
+            raise SmssegError(
+                f"--flows-backtest {flows_backtest} has no by_flow.csv (give the folder of "
+                "smsseg flows backtest --out)"
+            )
+        overrides["flows_backtest"] = flows_backtest
     if data is not None:
         overrides["data_dir"] = Path(data)
     return render_report(run, out or run / "report.html", **overrides)

@@ -21,8 +21,11 @@ def generate(
     start: str = config.DEFAULT_START,
     end: str = config.DEFAULT_END,
     progress: bool = False,
+    flows: bool = False,
 ) -> list[Path]:
     """Simulate a retail dataset with planted truth into ``out``; the files written.
+
+    ``flows``: replay the lifecycle flows with holdouts and a planted response (docs/simulator.md).
 
     Raises
     ------
@@ -33,7 +36,9 @@ def generate(
 
     if customers < 1:
         raise SmssegError(f"--customers={customers} must be >= 1")
-    return simulate(out, n_customers=customers, seed=seed, start=start, end=end, progress=progress)
+    return simulate(
+        out, n_customers=customers, seed=seed, start=start, end=end, progress=progress, flows=flows
+    )
 
 
 def validate(data: PathLike) -> ValidationReport:

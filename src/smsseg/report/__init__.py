@@ -4,7 +4,8 @@
 where ("This run"), data summary, features and scores, the deployed scorers and model metrics
 against baselines per population with ROC / calibration / lift curves, a backtest on the realized
 future, value tiers, segment sizes and transitions, and the send plan with its suppression
-reasons and what each campaign lost to the caps. A missing part becomes a "not available in this
+reasons and what each campaign lost to the caps, and the lifecycle flows' backtest (volumes,
+caps, expected opt-outs, measured effects). A missing part becomes a "not available in this
 run" note; a part that cannot be read becomes an error note in its own section, never a failed
 report. The report only renders: it computes nothing a stage did not already write. Labels come
 from one mapping (:mod:`smsseg.report.labels`); the layout is checked in a real browser
@@ -22,6 +23,7 @@ from smsseg._io import write_text
 from smsseg.errors import SmssegError
 from smsseg.report.backtest import backtest_section
 from smsseg.report.discover import RunFiles, discover_run, has_customers
+from smsseg.report.flows import flows_section
 from smsseg.report.html import Section, esc, note, page
 from smsseg.report.inputs import data_section, features_section, models_section
 from smsseg.report.labels import label
@@ -37,6 +39,7 @@ SECTIONS: tuple[tuple[str, str, Callable[[RunFiles], Section]], ...] = (
     ("tiers", "Value tiers", tiers_section),
     ("segments", "Segments", segments_section),
     ("plan", "Send plan", plan_section),
+    ("flows", "Lifecycle flows backtest", flows_section),
 )
 
 
@@ -50,6 +53,7 @@ PART_SECTIONS = {
     "segments_dir": ("segments", "smsseg segment --out RUN/segments"),
     "plan_dir": ("plan", "smsseg plan --out RUN/plan"),
     "backtest": ("backtest", "smsseg report RUN --backtest DIR"),
+    "flows_backtest": ("flows", "smsseg flows backtest --out RUN/flows-backtest"),
 }
 
 

@@ -17,7 +17,7 @@ BACKTEST_JSON = "backtest.json"
 BACKTEST_PREDICTIONS = "backtest_predictions.parquet"
 #: The parts of a run a report reads, i.e. the :class:`RunFiles` fields that are locations.
 PARTS = ("data_dir", "bundle_dir", "scores", "predictions", "features", "segments_dir",
-         "plan_dir", "backtest")  # fmt: skip
+         "plan_dir", "backtest", "flows_backtest")  # fmt: skip
 #: Outputs whose provenance names their data directory, in the order they are asked.
 STAMPED = ("scores.parquet", "membership.parquet", "plan.parquet", "features*.parquet")
 
@@ -38,6 +38,7 @@ class RunFiles:
     plan_dir : output of ``smsseg plan`` (``plan.parquet``, ``suppressed.csv``).
     backtest : output of ``smsseg backtest`` (``backtest.json``, ``backtest_predictions.parquet``,
         ``calibration.png``).
+    flows_backtest : output of ``smsseg flows backtest`` (``by_flow.csv``, ``backtest.json``).
     data_source : how ``data_dir`` was found (given, inside the run folder, or recorded in the
         provenance of an output), for the reader.
     """
@@ -51,6 +52,7 @@ class RunFiles:
     segments_dir: Path | None = None
     plan_dir: Path | None = None
     backtest: Path | None = None
+    flows_backtest: Path | None = None
     data_source: str | None = None
 
     def present(self) -> dict[str, bool]:
@@ -174,6 +176,9 @@ def discover_run(run: str | Path, **overrides: Path | None) -> RunFiles:
     found["plan_dir"] = plan.parent if plan else None
     backtest = next((p for p in _files(run, BACKTEST_JSON) if _is_backtest(p)), None)
     found["backtest"] = backtest.parent if backtest else None
+    flows = next((p for p in _files(run, "by_flow.csv") if (p.parent / BACKTEST_JSON).is_file()),
+                 None)  # fmt: skip
+    found["flows_backtest"] = flows.parent if flows else None
     found.update({k: Path(v) for k, v in overrides.items() if v is not None and k != "data_dir"})
     if found["backtest"] is not None:
         found["backtest"] = backtest_folder(found["backtest"])

@@ -16,9 +16,26 @@ from smsseg.data.simulator.calendar import Calendar, SimulationError, build_cale
 from smsseg.data.simulator.catalog import Catalog, build_catalog
 from smsseg.data.simulator.customers import draw_cohort
 from smsseg.data.simulator.events import Events, browse_sessions, clamp, click_events, order_events
+from smsseg.data.simulator.flowreplay import (
+    REPLAYED,
+    flow_message_types,
+    hold_out,
+    out_of_quiet_hours,
+    replay_cart,
+)
 from smsseg.data.simulator.lifecycle import resolve
 from smsseg.data.simulator.loyalty import enrol
-from smsseg.data.simulator.messages import campaign_names, flow_sends, sms_log
+from smsseg.data.simulator.messages import (
+    FLOW_SENDS_ORDER,
+    FLOWS,
+    MESSAGE_TYPES,
+    MT,
+    Sends,
+    campaign_names,
+    deliverable,
+    flow_sends,
+    sms_log,
+)
 from smsseg.data.simulator.orders import return_times, simulate_orders
 from smsseg.data.simulator.params import PARAMS, Params
 from smsseg.data.simulator.planted import planted_effects
@@ -60,16 +77,30 @@ def simulate_chunk(
     width: int,
     first_order: int,
     p: Params = PARAMS,
+    flows: bool = False,
 ) -> dict[str, pa.Table]:
-    """All tables of customers ``first .. first + n - 1`` (independent of other chunks)."""
+    """All tables of customers ``first .. first + n - 1`` (independent of other chunks).
+
+    ``flows``: replay the lifecycle flows with holdouts and a planted response (flowreplay.py).
+    """
     rng = np.random.default_rng([seed, 0x5EED, index])
     period, n_days = calendar.period, calendar.period.n_days
     c = draw_cohort(rng, first, n, calendar, p)
     life = resolve(rng, c, calendar, p)
     orders = simulate_orders(rng, c, life, calendar, catalog, p)
     # a stream of its own: the return dates, added later, leave the other draws as they were
-    orders.returned = return_times(np.random.default_rng([seed, 0x5EED, index, 1]), orders, n_days)
+    returns_rng = np.random.default_rng([seed, 0x5EED, index, 1])
+    if not flows:
+        orders.returned = return_times(returns_rng, orders, n_days)
     browse, sessions = browse_sessions(rng, c, life, calendar, catalog, p)
+    replay = None
+    if flows:  # streams of their own, so flows=False output is unchanged
+        flow_rng = np.random.default_rng([seed, 0x5EED, index, 2])
+        u = flow_rng.random((n, len(FLOWS)))
+        cart = FLOWS.index("flow-abandoned-cart")
+        replay = replay_cart(flow_rng, u[:, cart], c, life, orders, sessions, calendar, catalog, p)
+        orders = replay.orders
+        orders.returned = return_times(returns_rng, orders, n_days)
     restock = catalog.restock_after(sessions.wish_product, sessions.wish_t)
     loyalty = enrol(rng, c, life, orders, period, p)
     last_activity = np.maximum(
@@ -77,8 +108,13 @@ def simulate_chunk(
         last_per_owner(sessions.owner, sessions.t, n, -np.inf),
     )
     last_activity = np.maximum(last_activity, c.signup)
-    flows = flow_sends(rng, c, life, orders, sessions, loyalty.enrolled, calendar, restock)
-    log = sms_log(rng, c, life, flows, last_activity, calendar, p)
+    cart_sends = None if replay is None else replayed_cart_sends(replay, calendar)
+    sends = flow_sends(rng, c, life, orders, sessions, loyalty.enrolled, calendar, restock,
+                       cart_sends)  # fmt: skip
+    held = None
+    if replay is not None:
+        sends, held = replayed_sends(sends, u, c, life, last_activity, calendar, p)
+    log = sms_log(rng, c, life, sends, last_activity, calendar, p)
     clicks = click_events(rng, log.click_owner, log.click_t, log.click_category, c, catalog)
     events = clamp(Events.concat([order_events(rng, orders), browse, clicks]), c, life, n_days)
     ids = customer_ids(first, n, width)
@@ -90,12 +126,34 @@ def simulate_chunk(
         "orders": order_table,
         "order_items": items_table,
         "events": events_table(events, period, ids, catalog),
-        "sms": sms_table(log, period, ids, pa.array(campaign_names(calendar))),
+        "sms": sms_table(log, period, ids, pa.array(campaign_names(calendar, flows)),
+                         None if not flows else pa.array(flow_message_types(MESSAGE_TYPES))),
         "loyalty": loyalty_table(loyalty, period, ids),
         "loyalty_events": loyalty_events_table(loyalty.ledger, period, ids),
-        "assignments": assignments_table(life, period, ids),
-        "truth": truth_table(c, life, planted_effects(c, life, calendar, p), calendar, ids, seed),
-    }
+        "assignments": assignments_table(life, period, ids, held),
+        "truth": truth_table(c, life, planted_effects(c, life, calendar, p), calendar, ids, seed,
+                             None if replay is None else replay.truth),
+    }  # fmt: skip
+
+
+def replayed_cart_sends(replay, calendar: Calendar) -> Sends:
+    """The replayed cart reminders as the simulator's flow sends (both arms; holdout later)."""
+    flow = calendar.campaigns.day.size + FLOWS.index("flow-abandoned-cart")
+    return Sends.make(replay.owner, replay.t, flow, MT["abandoned_cart"], 0.9, replay.category,
+                      False)  # fmt: skip
+
+
+def replayed_sends(sends, u, c, life, last_activity, calendar, p):
+    """Flow sends out of quiet hours, renamed to the catalogue's types, minus their holdouts."""
+    types = flow_message_types(MESSAGE_TYPES)
+    out = []
+    for name, s in zip(FLOW_SENDS_ORDER, sends, strict=True):
+        s = Sends(**{f: getattr(s, f) for f in s.__dataclass_fields__})
+        s.t = out_of_quiet_hours(s.t, c.place[s.owner], calendar)
+        s.mtype = np.full(s.owner.size, types.index(REPLAYED[name][2]))
+        out.append(s)
+    keep = [deliverable(s, life, last_activity, calendar.period.n_days, p) for s in out]
+    return hold_out(out, [FLOWS.index(f) for f in FLOW_SENDS_ORDER], u, keep, p)
 
 
 class ChunkWriter:
@@ -170,6 +228,7 @@ def generate(
     start: str = config.DEFAULT_START,
     end: str = config.DEFAULT_END,
     progress: bool = False,
+    flows: bool = False,
 ) -> list[Path]:
     """Simulate a retail dataset with planted ground truth and write it to ``out``.
 
@@ -182,6 +241,10 @@ def generate(
         at least 180 days after ``start``. Timestamps fall on or before ``end`` 23:59:59, except
         ``loyalty.points_expire_at`` and promotion ends.
     progress : show a progress bar on stderr.
+    flows : replay the lifecycle flows: catalogue campaign ids and message types, quiet hours,
+        randomized holdouts per flow (``assignments``), a planted response to the abandoned-cart
+        reminder and its potential outcomes in ``truth`` (see ``docs/simulator.md``). Off by
+        default: the default output is unchanged.
 
     Returns
     -------
@@ -215,7 +278,9 @@ def generate(
             n_orders = 0
             for index, first in enumerate(chunks):
                 n = min(PARAMS.chunk_size, n_customers - first)
-                tables = simulate_chunk(index, first, n, seed, calendar, catalog, width, n_orders)
+                tables = simulate_chunk(
+                    index, first, n, seed, calendar, catalog, width, n_orders, flows=flows
+                )
                 n_orders += tables["orders"].num_rows
                 writer.submit(tables)
                 bar(n)

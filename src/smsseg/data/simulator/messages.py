@@ -36,13 +36,15 @@ KIND = {name: i for i, name in enumerate(SMS_EVENT_TYPES)}
 MT = {name: i for i, name in enumerate(MESSAGE_TYPES)}
 
 
-def campaign_names(calendar: Calendar) -> list[str]:
-    """Campaign dictionary: calendar promos, then flows, then the two experiments."""
-    return (
-        list(calendar.campaigns.campaign_id)
-        + list(FLOWS)
-        + [DISCOUNT_EXPERIMENT, MESSAGE_EXPERIMENT]
-    )
+def campaign_names(calendar: Calendar, replayed: bool = False) -> list[str]:
+    """Campaign dictionary: calendar promos, then flows, then the two experiments.
+
+    ``replayed``: the flows under the catalogue's campaign ids (``generate(flows=True)``).
+    """
+    from smsseg.data.simulator.flowreplay import campaign_id
+
+    flows = [campaign_id(f) for f in FLOWS] if replayed else list(FLOWS)
+    return list(calendar.campaigns.campaign_id) + flows + [DISCOUNT_EXPERIMENT, MESSAGE_EXPERIMENT]
 
 
 @dataclass
@@ -136,6 +138,11 @@ def _loyalty(rng, c: Cohort, life: Lifecycle, enrolled: np.ndarray, calendar: Ca
     return Sends.make(owner, send_time(rng, day, c.offset[owner]), -1, MT["loyalty"], 0.6, -1, True)
 
 
+#: the flows of :func:`flow_sends`'s list, in its order
+FLOW_SENDS_ORDER = ("flow-welcome", "flow-abandoned-cart", "flow-browse-abandonment",
+                    "flow-post-purchase", "flow-back-in-stock", "flow-win-back", "flow-loyalty")  # fmt: skip
+
+
 def flow_sends(
     rng: np.random.Generator,
     c: Cohort,
@@ -145,8 +152,12 @@ def flow_sends(
     enrolled: np.ndarray,
     calendar: Calendar,
     restock: np.ndarray,
+    replayed_cart: Sends | None = None,
 ) -> list[Sends]:
-    """Triggered and periodic flow messages (before the subscription / sunset filters)."""
+    """Triggered and periodic flow messages (before the subscription / sunset filters).
+
+    ``replayed_cart``: the abandoned-cart sends to use instead of the simulator's own (a replayed flow).
+    """
     n_campaigns = calendar.campaigns.day.size
     flow = {name: n_campaigns + i for i, name in enumerate(FLOWS)}
     welcome = np.flatnonzero(life.opt_in < calendar.period.n_days)
@@ -209,6 +220,8 @@ def flow_sends(
     win.campaign[:] = flow["flow-win-back"]
     loyal = _loyalty(rng, c, life, enrolled, calendar)
     loyal.campaign[:] = flow["flow-loyalty"]
+    if replayed_cart is not None:
+        parts[1] = replayed_cart
     return [*parts, win, loyal]
 
 
@@ -224,6 +237,23 @@ def experiment_sends(c: Cohort, life: Lifecycle, calendar: Calendar) -> list[Sen
         Sends.make(d, life.discount.sent_at[d], base, MT["promo"], 0.5, -1, False),
         Sends.make(m, life.message.sent_at[m], base + 1, mtype, rel, cat, False),
     ]
+
+
+def deliverable(
+    sends: Sends, life: Lifecycle, last_activity: np.ndarray, n_days: int, p: Params = PARAMS
+) -> np.ndarray:
+    """Sends that go out: subscribed at the send instant, in the period, not sunset."""
+    subscribed = (
+        (sends.t >= life.opt_in[sends.owner])
+        & (sends.t < life.opt_out[sends.owner])
+        & (sends.t < n_days)
+    )
+    sunset = (
+        sends.timed
+        & (sends.t > life.death[sends.owner])
+        & (sends.t > last_activity[sends.owner] + p.sunset_days)
+    )
+    return subscribed & ~sunset
 
 
 def sms_log(
@@ -250,18 +280,9 @@ def sms_log(
     exp = experiment_sends(c, life, calendar)
     n_exp = sum(e.owner.size for e in exp)
     sends = Sends.concat([*exp, promo_sends, *flows])
-    subscribed = (
-        (sends.t >= life.opt_in[sends.owner])
-        & (sends.t < life.opt_out[sends.owner])
-        & (sends.t < n_days)
-    )
-    subscribed[:n_exp] = True  # eligibility guaranteed it
-    sunset = (
-        sends.timed
-        & (sends.t > life.death[sends.owner])
-        & (sends.t > last_activity[sends.owner] + p.sunset_days)
-    )
-    sends = sends.subset(subscribed & ~sunset)
+    keep = deliverable(sends, life, last_activity, n_days, p)
+    keep[:n_exp] = True  # eligibility guaranteed it
+    sends = sends.subset(keep)
     keep_exp = np.arange(sends.owner.size) < n_exp
 
     failed = (c.phone_status[sends.owner] == 2) | (

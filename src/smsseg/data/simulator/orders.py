@@ -130,6 +130,21 @@ def simulate_orders(
     p: Params = PARAMS,
 ) -> Orders:
     owner, t = _times(rng, c, life, calendar, p)
+    return orders_at(rng, c, life, calendar, catalog, owner, t, p)
+
+
+def orders_at(
+    rng: np.random.Generator,
+    c: Cohort,
+    life: Lifecycle,
+    calendar: Calendar,
+    catalog: Catalog,
+    owner: np.ndarray,
+    t: np.ndarray,
+    p: Params = PARAMS,
+    main: np.ndarray | None = None,
+) -> Orders:
+    """Orders of ``owner`` at ``t``: category (``main``, else drawn), lines, prices, status."""
     day = t.astype(np.int64)
     code = code_rate(c, life, owner, t, p)
     weights = c.affinity[owner] * (
@@ -138,7 +153,7 @@ def simulate_orders(
         * c.sensitivity[owner, None]
         * (calendar.promo_rate[day] + code[:, None])
     )
-    main = sample_rows(rng, weights)
+    main = sample_rows(rng, weights) if main is None else main
     promo = np.where(code > 0, -2, calendar.promo_index[day, main])
     u = rng.random(owner.size)
     status = np.where(
@@ -161,6 +176,37 @@ def simulate_orders(
     return Orders(
         owner, t, main, status, promo, amount, discount, line_order, product, cat, quantity, paid
     )
+
+
+def concat_orders(a: Orders, b: Orders) -> Orders:
+    """Orders of ``a`` and ``b``, sorted by customer and time (lines follow their orders)."""
+    n = a.owner.size
+    owner, t = np.r_[a.owner, b.owner], np.r_[a.t, b.t]
+    order = np.lexsort((t, owner))
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    lines = np.r_[a.line_order, b.line_order + n]
+    new_line_order = rank[lines]
+    line_sort = np.argsort(new_line_order, kind="stable")
+    fields = ("category", "status", "promo", "amount", "discount")
+    per_order = {f: np.r_[getattr(a, f), getattr(b, f)][order] for f in fields}
+    per_line = {
+        f: np.r_[getattr(a, f), getattr(b, f)][line_sort]
+        for f in ("line_product", "line_category", "line_quantity", "line_price")
+    }
+    return Orders(owner[order], t[order], line_order=new_line_order[line_sort],
+                  **per_order, **per_line)  # fmt: skip
+
+
+def subset_orders(o: Orders, keep: np.ndarray) -> Orders:
+    """The orders where ``keep`` (a boolean mask), with their lines."""
+    index = np.cumsum(keep) - 1
+    lines = keep[o.line_order]
+    return Orders(
+        o.owner[keep], o.t[keep], o.category[keep], o.status[keep], o.promo[keep],
+        o.amount[keep], o.discount[keep], index[o.line_order[lines]], o.line_product[lines],
+        o.line_category[lines], o.line_quantity[lines], o.line_price[lines],
+    )  # fmt: skip
 
 
 def return_times(rng: np.random.Generator, o: Orders, n_days: int) -> np.ndarray:

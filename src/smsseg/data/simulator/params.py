@@ -63,6 +63,11 @@ class Params:
     engagement: tuple[float, float] = (2.0, 10.0)  # beta: click propensity
     click_fatigue: float = 0.3
     sunset_days: float = 120.0  # no time-based sends this long after the last activity
+    # replayed flows (generate(flows=True), see flowreplay.py)
+    flow_holdout: float = 0.2  # share of customers randomized to each flow's holdout
+    cart_response: float = 0.25  # P(order of the basket | cart reminder sent, customer alive)
+    cart_response_days: float = 2.0  # the responding order comes within this of the reminder
+    flow_conversion_days: float = 7.0  # window of the truth's potential outcomes
 
     # --- experiments --------------------------------------------------------------------------
     discount_exp_days_before_end: int = 45

@@ -20,6 +20,7 @@ from smsseg.data.simulator.lifecycle import Lifecycle
 from smsseg.data.simulator.loyalty import TIERS, Ledger, Loyalty
 from smsseg.data.simulator.messages import (
     DISCOUNT_EXPERIMENT,
+    FLOWS,
     MESSAGE_EXPERIMENT,
     MESSAGE_TYPES,
     SMS_CODE,
@@ -158,7 +159,9 @@ def events_table(e: Events, period: Period, ids: pa.Array, catalog: Catalog) -> 
     )
 
 
-def sms_table(s: SmsLog, period: Period, ids: pa.Array, campaigns: pa.Array) -> pa.Table:
+def sms_table(
+    s: SmsLog, period: Period, ids: pa.Array, campaigns: pa.Array, mtypes: pa.Array | None = None
+) -> pa.Table:
     order = sort_rows(s.owner, s.t, SMS_RANK[s.kind])
     return pa.table(
         {
@@ -166,7 +169,7 @@ def sms_table(s: SmsLog, period: Period, ids: pa.Array, campaigns: pa.Array) -> 
             "occurred_at": stamps(period, s.t[order]),
             "event_type": coded(s.kind[order], SMS_DICT),
             "campaign_id": coded(s.campaign[order], campaigns),
-            "message_type": coded(s.mtype[order], MTYPE_DICT),
+            "message_type": coded(s.mtype[order], MTYPE_DICT if mtypes is None else mtypes),
         }
     )
 
@@ -205,21 +208,33 @@ def loyalty_events_table(led: Ledger, period: Period, ids: pa.Array) -> pa.Table
     )
 
 
-def assignments_table(life: Lifecycle, period: Period, ids: pa.Array) -> pa.Table:
+def assignments_table(life: Lifecycle, period: Period, ids: pa.Array, flows=None) -> pa.Table:
+    """The two experiments' assignments, and the replayed flows' holdouts when ``flows``."""
     d, m = life.discount, life.message
     di, mi = np.flatnonzero(d.assigned), np.flatnonzero(m.assigned)
     owner = np.concatenate([di, mi])
     campaign = np.r_[np.zeros(di.size, np.int64), np.ones(mi.size, np.int64)]
     variant = np.r_[d.treated[di].astype(np.int64), 2 + m.treated[mi].astype(np.int64)]
     when = np.r_[d.assigned_at[di], m.assigned_at[mi]]
+    campaigns, variants = (
+        [DISCOUNT_EXPERIMENT, MESSAGE_EXPERIMENT],
+        ["control", "treatment", "A", "B"],
+    )
+    if flows is not None:
+        from smsseg.data.simulator.flowreplay import holdout_key
+
+        owner = np.r_[owner, flows.owner]
+        campaign = np.r_[campaign, 2 + flows.flow]
+        variant = np.r_[variant, np.where(flows.holdout, 4, 1)]
+        when = np.r_[when, flows.at]
+        campaigns += [holdout_key(f) for f in FLOWS]
+        variants += ["holdout"]
     order = np.lexsort((campaign, owner))
     return pa.table(
         {
             "customer_id": coded(owner[order], ids),
-            "campaign_id": coded(
-                campaign[order], pa.array([DISCOUNT_EXPERIMENT, MESSAGE_EXPERIMENT])
-            ),
-            "variant": coded(variant[order], pa.array(["control", "treatment", "A", "B"])),
+            "campaign_id": coded(campaign[order], pa.array(campaigns)),
+            "variant": coded(variant[order], pa.array(variants)),
             "assigned_at": stamps(period, when[order]),
         }
     )
@@ -238,6 +253,7 @@ def truth_table(
     calendar: Calendar,
     ids: pa.Array,
     seed: int,
+    flows: dict[str, np.ndarray] | None = None,
 ) -> pa.Table:
     period = calendar.period
     n_days = period.n_days
@@ -284,4 +300,13 @@ def truth_table(
         "sim_start": coded(np.zeros(c.n, np.int64), pa.array([str(period.start.date())])),
         "sim_end": coded(np.zeros(c.n, np.int64), pa.array([str(period.end.date())])),
     }
+    if flows is not None:  # the replayed cart flow's arms and potential outcomes
+        assigned = flows["flow_cart_assigned"]
+        columns["flow_cart_variant"] = coded(
+            np.where(assigned, np.where(flows["flow_cart_holdout"], 0, 1), -1),
+            pa.array(["holdout", "treatment"]),
+        )
+        columns["flow_cart_assigned_at"] = when(flows["flow_cart_assigned_at"], assigned)
+        for name in ("flow_cart_converted_if_holdout", "flow_cart_converted_if_treated"):
+            columns[name] = pa.array(flows[name], mask=~assigned)
     return pa.table(columns)
