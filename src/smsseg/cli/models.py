@@ -177,12 +177,21 @@ def train(
     mlflow: Annotated[
         bool, typer.Option("--mlflow/--no-mlflow", help="Log runs and register models.")
     ] = True,
+    max_customers: Annotated[
+        int,
+        typer.Option(
+            "--max-customers",
+            help="Train on a seeded sample of this many customers when the data has more "
+            "(all their rows; see docs/models.md); 0 = every customer.",
+        ),
+    ] = config.DEFAULT_MAX_TRAIN_CUSTOMERS,
 ) -> None:
     """Train churn, discount-sensitivity, next-order and (with a randomized test) uplift models."""
     from smsseg import pipeline
     from smsseg.models.train import STEPS
 
     settings = _settings(horizon_days, snapshots, spacing_days, seed, threads)
+    settings.max_customers = max_customers or None
     with _progress() as bar:
         task = bar.add_task("training", total=len(STEPS))
 
@@ -227,9 +236,9 @@ def score(
         typer.Option(
             "--reasons-max-recency",
             help="Reasons only for customers with an order within this many days (the at-risk, "
-            "not the dormant); 0 = no limit.",
+            "not the dormant); 0 = the whole band.",
         ),
-    ] = 180.0,
+    ] = 0.0,
     engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "duckdb",
     spark_master: Annotated[str | None, typer.Option(help=SPARK_MASTER_HELP)] = None,
 ) -> None:

@@ -93,6 +93,9 @@ class TrainSettings:
     uplift_params: dict = field(default_factory=dict)
     n_boot: int = 200
     btyd_fit_sample: int = 20_000
+    #: train on a seeded sample of this many customers when the data has more (``None``: all);
+    #: see :mod:`smsseg.data.sample` and docs/models.md "Training at scale"
+    max_customers: int | None = config.DEFAULT_MAX_TRAIN_CUSTOMERS
 
 
 @dataclass
@@ -490,6 +493,26 @@ def calibrate_at_as_of(
     return scorer, forecast, f"churn calibration: {calibration} ({why}); {season_why}"
 
 
+def _training_sample(data: Dataset, settings: TrainSettings) -> tuple[Dataset, list[str]]:
+    """``data``, or a seeded sample of ``settings.max_customers`` of its customers, and a note."""
+    from smsseg.data.sample import customer_count, sample_customers
+
+    if settings.max_customers is None:
+        return data, []
+    if settings.max_customers < 1:
+        raise SmssegError(
+            f"max_customers={settings.max_customers} must be >= 1 (or None for every customer)"
+        )
+    total = customer_count(data)
+    if total <= settings.max_customers:
+        return data, []
+    sample = sample_customers(data, settings.max_customers, settings.seed)
+    return sample, [
+        f"trained on a seeded sample of {settings.max_customers:,} of {total:,} customers "
+        f"(seed {settings.seed}; --max-customers 0 trains on all)"
+    ]
+
+
 def _metrics_dict(table: pd.DataFrame | None) -> dict:
     return {} if table is None else {row: table.loc[row].to_dict() for row in table.index}
 
@@ -520,6 +543,7 @@ def train_models(
 
     settings = settings or TrainSettings()
     step = progress or (lambda name: None)
+    data, sample_note = _training_sample(data, settings)
     plan = plan_snapshots(
         as_of,
         settings.horizon_days,
@@ -527,7 +551,7 @@ def train_models(
         settings.spacing_days,
         first_order_at(data),
     )
-    notes: list[str] = [*plan.notes, plan.describe()]
+    notes: list[str] = [*plan.notes, plan.describe(), *sample_note]
     step("snapshots")
     with warnings.catch_warnings():
         # label windows end <= as_of by design; other warnings (BTYD convergence) pass
@@ -595,6 +619,7 @@ def train_models(
         "dropped_features": dropped,
         # scoring fits BTYD the same way (see models/scoring.build_scoring_features)
         "btyd": {"fit_sample": settings.btyd_fit_sample, "seed": settings.seed},
+        "max_customers": settings.max_customers,
         "btyd_diagnostics": diagnostics,
         "metrics": {
             "churn": _metrics_dict(tables.get(headline)),
