@@ -61,8 +61,8 @@ STOPPING_SHARE = 0.2
 #: leaves, a slower rate and L2 keep the trees from memorising customers (on real transactions
 #: the classifier's generic defaults lost to BG/NBD; on the simulator these cost nothing).
 CHURN_DEFAULTS = {
-    "learning_rate": 0.2,
-    "num_leaves": 7,
+    "learning_rate": 0.1,
+    "num_leaves": 15,
     "min_child_samples": 200,
     "reg_lambda": 10.0,
 }
