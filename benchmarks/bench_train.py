@@ -97,7 +97,7 @@ def run_train(customers: int) -> dict:
         "load_after": _load(),
         "model_dir": str(model_dir),
         "trees": _boosters(model_dir),
-        "max_customers": meta.get("max_customers"),
+        "training_sample": meta.get("training_sample", {}),
         "churn_test_auc": {k: v.get("roc_auc") for k, v in churn.items()},
         "notes": meta.get("notes", []),
     }
@@ -115,8 +115,9 @@ def _train_markdown(r: dict) -> str:
             "",
             f"* wall time (child process, end to end): **{r['wall_s']:.0f} s** (goal ≤ 600 s)",
             f"* peak RSS: **{r['peak_rss_mb']:,.0f} MB** (goal ≤ 8,192 MB)",
-            f"* trained on a seeded sample of {r['max_customers']:,} customers"
-            if r["max_customers"]
+            f"* trained on a seeded sample of {r['training_sample']['customers']:,} of "
+            f"{r['training_sample']['customers_total']:,} customers (`--max-customers` default)"
+            if r["training_sample"].get("sampled")
             else "* trained on every customer",
             f"* trees per booster: {', '.join(f'{k} {v}' for k, v in r['trees'].items())}",
             f"* out-of-time test AUC (headline population): model {auc.get('model', float('nan')):.4f}, "

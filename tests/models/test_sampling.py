@@ -56,6 +56,7 @@ def test_training_records_its_sample(dataset):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         result = train_models(dataset, AS_OF, replace(SETTINGS, max_customers=600))
-    assert result.bundle.meta["max_customers"] == 600
+    sample = result.bundle.meta["training_sample"]
+    assert sample["sampled"] and sample["customers"] == 600 and sample["customers_total"] == 1200
     assert any("seeded sample of 600 of 1,200 customers" in n for n in result.notes)
     assert result.snapshots.index.astype(str).nunique() <= 600

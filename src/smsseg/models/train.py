@@ -493,24 +493,33 @@ def calibrate_at_as_of(
     return scorer, forecast, f"churn calibration: {calibration} ({why}); {season_why}"
 
 
-def _training_sample(data: Dataset, settings: TrainSettings) -> tuple[Dataset, list[str]]:
-    """``data``, or a seeded sample of ``settings.max_customers`` of its customers, and a note."""
+def _training_sample(data: Dataset, settings: TrainSettings) -> tuple[Dataset, dict]:
+    """``data``, or a seeded sample of ``settings.max_customers`` of its customers.
+
+    The dict (recorded in ``bundle.json`` as ``training_sample``) says what was done; its
+    ``notes`` go to the training notes.
+    """
     from smsseg.data.sample import customer_count, sample_customers
 
-    if settings.max_customers is None:
-        return data, []
-    if settings.max_customers < 1:
-        raise SmssegError(
-            f"max_customers={settings.max_customers} must be >= 1 (or None for every customer)"
-        )
+    limit = settings.max_customers
+    if limit is not None and limit < 1:
+        raise SmssegError(f"max_customers={limit} must be >= 1 (or None for every customer)")
     total = customer_count(data)
-    if total <= settings.max_customers:
-        return data, []
-    sample = sample_customers(data, settings.max_customers, settings.seed)
-    return sample, [
-        f"trained on a seeded sample of {settings.max_customers:,} of {total:,} customers "
-        f"(seed {settings.seed}; --max-customers 0 trains on all)"
-    ]
+    info = {"max_customers": limit, "customers": total, "sampled": False, "seed": settings.seed}
+    if limit is None or total <= limit:
+        return data, {**info, "notes": []}
+    note = (
+        f"trained on a seeded sample of {limit:,} of {total:,} customers (seed "
+        f"{settings.seed}; --max-customers 0 trains on all)"
+    )
+    sample = sample_customers(data, limit, settings.seed)
+    return sample, {
+        **info,
+        "customers": limit,
+        "customers_total": total,
+        "sampled": True,
+        "notes": [note],
+    }
 
 
 def _metrics_dict(table: pd.DataFrame | None) -> dict:
@@ -543,7 +552,7 @@ def train_models(
 
     settings = settings or TrainSettings()
     step = progress or (lambda name: None)
-    data, sample_note = _training_sample(data, settings)
+    data, sample = _training_sample(data, settings)
     plan = plan_snapshots(
         as_of,
         settings.horizon_days,
@@ -551,7 +560,7 @@ def train_models(
         settings.spacing_days,
         first_order_at(data),
     )
-    notes: list[str] = [*plan.notes, plan.describe(), *sample_note]
+    notes: list[str] = [*plan.notes, plan.describe(), *sample.pop("notes")]
     step("snapshots")
     with warnings.catch_warnings():
         # label windows end <= as_of by design; other warnings (BTYD convergence) pass
@@ -619,7 +628,7 @@ def train_models(
         "dropped_features": dropped,
         # scoring fits BTYD the same way (see models/scoring.build_scoring_features)
         "btyd": {"fit_sample": settings.btyd_fit_sample, "seed": settings.seed},
-        "max_customers": settings.max_customers,
+        "training_sample": sample,
         "btyd_diagnostics": diagnostics,
         "metrics": {
             "churn": _metrics_dict(tables.get(headline)),
