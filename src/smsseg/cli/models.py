@@ -272,8 +272,12 @@ def print_scores(done) -> None:
     console.print(
         f"[green]wrote[/] {len(scores):,} scores to {done.path} with model {done.model_version}: "
         + ", ".join(f"{band} {int(counts.get(band, 0)):,}" for band in ("high", "medium", "low"))
-        + f"; reasons for {scores.attrs.get('n_reasons', 0):,} at-risk customers "
-        f"({scores.attrs.get('n_reasons_skipped_dormant', 0):,} dormant ones skipped)",
+        + f"; reasons for {scores.attrs.get('n_reasons', 0):,} customers"
+        + (
+            f" ({skipped:,} dormant ones skipped)"
+            if (skipped := scores.attrs.get("n_reasons_skipped_dormant", 0))
+            else ""
+        ),
         highlight=False,
     )
     console.print(
