@@ -63,6 +63,9 @@ STOPPING_SHARE = 0.2
 CHURN_DEFAULTS = {
     "learning_rate": 0.1,
     "num_leaves": 15,
+    # at most 4 levels: TreeSHAP (the reasons) costs leaves x depth^2 per tree, and unbounded
+    # 15-leaf trees grew ~7 deep for no AUC (docs/models.md "Compact models")
+    "max_depth": 4,
     "min_child_samples": 200,
     "reg_lambda": 10.0,
 }
