@@ -173,6 +173,9 @@ def run_sampling(customers: int, sizes: list[int], threads: int) -> dict:
     test = masks["test"]
     buyers = frame["frequency"].to_numpy(dtype=np.float64, na_value=np.nan)[test] > 0
     ids = frame.index.astype(str)
+    # customers created after the latest cut-off have no training rows; sizes count customers
+    # with rows, as smsseg train's sample does not (it samples the customers table)
+    with_rows = int(ids.nunique())
     rows = []
     for size in [*sizes, None]:
         train = masks["validation"].copy()
@@ -183,7 +186,7 @@ def run_sampling(customers: int, sizes: list[int], threads: int) -> dict:
         p = model.predict_proba(frame[features][test])[:, 1]
         rows.append(
             {
-                "customers_sampled": size or customers,
+                "customers_sampled": size or with_rows,
                 "sampled": size is not None,
                 "train_rows": int(train.sum()),
                 "trees": model.best_iteration_,
@@ -202,6 +205,7 @@ def run_sampling(customers: int, sizes: list[int], threads: int) -> dict:
         "load_after": _load(),
         "snapshots_s": snapshot_s,
         "test_rows": int(test.sum()),
+        "customers_with_rows": with_rows,
         "test_snapshot": str(plan.test),
         "rows": rows,
     }
@@ -217,7 +221,9 @@ def _sampling_markdown(r: dict) -> str:
         f"({r['snapshots_s']:.0f} s); each churn model (the validation model of `smsseg train`, "
         "default parameters, 1 thread) is fitted on the rows of a seeded sample of customers "
         "(whole customers, every snapshot) and judged on the same out-of-time test rows: all "
-        f"{r['test_rows']:,} customers of the test snapshot {r['test_snapshot'][:10]}.",
+        f"{r['test_rows']:,} customers of the test snapshot {r['test_snapshot'][:10]}. Sample "
+        f"sizes count the {r['customers_with_rows']:,} customers who have snapshot rows (the "
+        "others joined after the latest cut-off).",
         "",
         "| customers in training | training rows | trees | fit s | AUC buyers | Δ vs all | AUC all | Δ vs all |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
