@@ -1,9 +1,9 @@
 """A seeded sample of customers with all their rows: how ``smsseg train`` stays fast at scale.
 
 Training stacks a dozen snapshots of every customer; on a million customers that is twelve
-million feature rows (about 11 GB of float64) and an hour of boosting on two cores, for almost
-no gain in ranking quality over a few hundred thousand customers (benchmarks/results/train.md
-measures the learning curve). :func:`sample_customers` keeps a seeded random share of the
+million feature rows (about 11 GB of float64), beyond the machine's memory, for a small gain in
+ranking quality (``benchmarks/results/train_sampling.md`` measures the AUC cost of sampling
+against no sampling). :func:`sample_customers` keeps a seeded random share of the
 *customers* - never of rows - so each sampled customer keeps their whole history and every
 point-in-time feature is computed exactly as on the full data.
 """
