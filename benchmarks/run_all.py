@@ -17,7 +17,12 @@ HERE = Path(__file__).resolve().parent
 
 
 def main(names: list[str]) -> int:
-    scripts = [HERE / n for n in names] if names else sorted(HERE.glob("bench_*.py"))
+    # bench_score scores with the model bench_train saves: it runs last
+    scripts = (
+        [HERE / n for n in names]
+        if names
+        else sorted(HERE.glob("bench_*.py"), key=lambda p: (p.name == "bench_score.py", p.name))
+    )
     failed = []
     for script in scripts:
         print(f"== {script.name}", flush=True)

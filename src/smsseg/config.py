@@ -13,6 +13,9 @@ DEFAULT_SEED = 42
 #: The model ``train`` saves and ``score`` uses when none is named: ``models/smsseg``.
 DEFAULT_MODEL_NAME = "smsseg"
 DEFAULT_HORIZON_DAYS = 90
+#: ``smsseg train`` fits on a seeded sample of this many customers when the data has more
+#: (docs/models.md "Training at scale"; benchmarks/results/train_sampling.md measures its AUC cost)
+DEFAULT_MAX_TRAIN_CUSTOMERS = 100_000
 DEFAULT_CUSTOMERS = 20_000
 DEFAULT_START = "2024-01-01"
 DEFAULT_END = "2025-12-31"

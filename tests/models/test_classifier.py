@@ -214,3 +214,39 @@ def test_contributions_sum_to_the_raw_margin(fitted, data):
     )
     np.testing.assert_allclose(contrib.sum(axis=1).to_numpy(), margin, atol=1e-9)
     assert list(contrib.index) == list(rows.index)
+
+
+def test_compact_iteration_keeps_the_fewest_rounds_within_tolerance():
+    from smsseg.models.classifier import compact_iteration
+
+    curve = [0.70, 0.80, 0.849, 0.851, 0.852, 0.850]
+    assert compact_iteration(curve, best=5, tolerance=0.0) == 5
+    assert compact_iteration(curve, best=5, tolerance=0.002) == 4
+    assert compact_iteration(curve, best=5, tolerance=0.01) == 3
+    assert compact_iteration(curve, best=3, tolerance=0.002) == 3  # never past best
+    assert compact_iteration([], best=7, tolerance=0.01) == 7  # no AUC recorded: keep best
+
+
+def test_compact_tolerance_trims_rounds_within_the_stopping_auc(tmp_path):
+    rng = np.random.default_rng(5)
+    n = 4000
+    X = pd.DataFrame(rng.normal(size=(n, 5)), columns=[f"x{i}" for i in range(5)])
+    logit = X["x0"] - 0.5 * X["x1"] + 0.3 * X["x2"] * X["x3"]
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-logit))).astype(int)
+    params = {"learning_rate": 0.05, "n_estimators": 400, "n_jobs": 1, "random_state": 0}
+    full = CalibratedLGBMClassifier(**params).fit(X, y)
+    compact = CalibratedLGBMClassifier(**params, compact_tolerance=0.002).fit(X, y)
+    assert full.best_iteration_ == full.validation_["best_round"]
+    assert compact.validation_["best_round"] == full.best_iteration_
+    assert compact.best_iteration_ < full.best_iteration_
+    auc = compact.stopping_auc_
+    best = max(auc[: full.best_iteration_])
+    assert auc[compact.best_iteration_ - 1] >= best - 0.002
+    assert auc[compact.best_iteration_ - 2] < best - 0.002  # one round fewer would not do
+    # the saved model holds only the rounds kept, and predicts the same
+    compact.save(tmp_path, "churn")
+    loaded = CalibratedLGBMClassifier.load(tmp_path, "churn")
+    assert loaded.booster_.num_trees() == compact.best_iteration_
+    np.testing.assert_allclose(loaded.predict_proba(X)[:, 1], compact.predict_proba(X)[:, 1])
+    with pytest.raises(ValueError, match="compact_tolerance=1.5 must be in"):
+        CalibratedLGBMClassifier(compact_tolerance=1.5).fit(X, y)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -59,3 +61,68 @@ def test_bad_k(model_and_rows):
     model, X = model_and_rows
     with pytest.raises(ValueError, match="k=0 must be >= 1"):
         top_reasons(model, X.head(2), k=0)
+
+
+def _path_dependent_value(node: dict, x: np.ndarray, known: set[int]) -> float:
+    """E[tree(x) | x_known] with unknown features averaged by the training cover (TreeSHAP's
+    path-dependent value function), by plain recursion over LightGBM's dumped tree."""
+    if "leaf_value" in node:
+        return node["leaf_value"]
+    left, right = node["left_child"], node["right_child"]
+    if node["split_feature"] in known:
+        go_left = x[node["split_feature"]] <= node["threshold"]
+        return _path_dependent_value(left if go_left else right, x, known)
+
+    def cover(child):
+        return child.get("internal_count", child.get("leaf_count"))
+
+    total = cover(left) + cover(right)
+    return (
+        cover(left) * _path_dependent_value(left, x, known)
+        + cover(right) * _path_dependent_value(right, x, known)
+    ) / total
+
+
+def _brute_force_shap(trees: list[dict], x: np.ndarray) -> np.ndarray:
+    """Exact Shapley values of the path-dependent value function, by enumerating every subset."""
+    from itertools import combinations
+
+    n = len(x)
+    phi = np.zeros(n)
+    for i in range(n):
+        others = [j for j in range(n) if j != i]
+        for size in range(n):
+            weight = math.factorial(size) * math.factorial(n - size - 1) / math.factorial(n)
+            for subset in combinations(others, size):
+                known = set(subset)
+                gain = sum(
+                    _path_dependent_value(t["tree_structure"], x, known | {i})
+                    - _path_dependent_value(t["tree_structure"], x, known)
+                    for t in trees
+                )
+                phi[i] += weight * gain
+    return phi
+
+
+def test_reasons_are_exact_treeshap_checked_by_brute_force():
+    # Four numeric features, so every subset can be enumerated: the reasons' contributions must
+    # be the exact Shapley values, and the reasons their top features in order.
+    rng = np.random.default_rng(1)
+    n = 1500
+    X = pd.DataFrame(rng.normal(size=(n, 4)), columns=["a", "b", "c", "d"])
+    logit = 1.5 * X["a"] - X["b"] + 0.5 * X["a"] * X["c"] + 0.2 * X["d"]
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-logit))).astype(int)
+    model = CalibratedLGBMClassifier(
+        n_estimators=15, num_leaves=7, min_child_samples=20, n_jobs=1, random_state=0
+    ).fit(X, y)
+    trees = model.booster_.dump_model(num_iteration=model.best_iteration_)["tree_info"]
+    rows = X.head(25)
+    reasons = top_reasons(model, rows, k=3)
+    for r, (_, row) in enumerate(rows.iterrows()):
+        phi = _brute_force_shap(trees, row.to_numpy())
+        expected = [c for c in np.argsort(-phi, kind="stable")[:3] if phi[c] > 0]
+        got = [reasons[f"reason_{i}"].iloc[r] for i in (1, 2, 3)]
+        assert got[: len(expected)] == [X.columns[c] for c in expected]
+        assert all(name is None for name in got[len(expected) :])
+        contrib = reasons[[f"contribution_{i}" for i in (1, 2, 3)]].iloc[r].dropna().to_numpy()
+        np.testing.assert_allclose(contrib, phi[expected], atol=1e-9)

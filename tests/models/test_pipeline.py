@@ -106,16 +106,22 @@ def test_bundle_round_trip_and_scores(trained, dataset, tmp_path):
     assert scores["discount_sensitivity"].between(0, 1).all()
     assert scores["uplift"].notna().all()
     assert (scores["model_version"] == "test/1").all()
-    # reasons only for the at-risk (high band, ordered in the last 180 days), next order date
-    # only for likely buyers, after as_of
+    # reasons for the whole high band by default; next order date only for likely buyers, after
+    # as_of
+    high = (bands == "high").to_numpy()
+    assert high.any() and scores.loc[high, "reasons"].notna().all()
+    assert scores.loc[~high, "reasons"].isna().all()
+    assert scores.attrs["n_reasons"] == int(high.sum())
+    assert scores.attrs["n_reasons_skipped_dormant"] == 0
+    # on request, the at-risk only (high band, ordered in the last 180 days)
     features = build_scoring_features(dataset, AS_OF, loaded)
     recent = (features["recency_days"] <= 180).to_numpy()
-    at_risk = (bands == "high").to_numpy() & recent
-    assert at_risk.any() and ((bands == "high").to_numpy() & ~recent).any()
-    assert scores.loc[at_risk, "reasons"].notna().all()
-    assert scores.loc[~at_risk, "reasons"].isna().all()
-    assert scores.attrs["n_reasons"] == int(at_risk.sum())
-    assert scores.attrs["n_reasons_skipped_dormant"] == int((bands == "high").sum() - at_risk.sum())
+    at_risk = high & recent
+    assert at_risk.any() and (high & ~recent).any()
+    limited = add_reasons(scores.assign(reasons=None), features, loaded, max_recency_days=180)
+    assert limited.loc[at_risk, "reasons"].notna().all()
+    assert limited.loc[~at_risk, "reasons"].isna().all()
+    assert limited.attrs["n_reasons_skipped_dormant"] == int(high.sum() - at_risk.sum())
     dates = scores["expected_next_order_date"]
     assert dates[p >= 0.5].isna().all()
     assert (dates.dropna() >= pd.Timestamp(AS_OF)).all()

@@ -177,12 +177,21 @@ def train(
     mlflow: Annotated[
         bool, typer.Option("--mlflow/--no-mlflow", help="Log runs and register models.")
     ] = True,
+    max_customers: Annotated[
+        int,
+        typer.Option(
+            "--max-customers",
+            help="Train on a seeded sample of this many customers when the data has more "
+            "(all their rows; see docs/models.md); 0 = every customer.",
+        ),
+    ] = config.DEFAULT_MAX_TRAIN_CUSTOMERS,
 ) -> None:
     """Train churn, discount-sensitivity, next-order and (with a randomized test) uplift models."""
     from smsseg import pipeline
     from smsseg.models.train import STEPS
 
     settings = _settings(horizon_days, snapshots, spacing_days, seed, threads)
+    settings.max_customers = max_customers or None
     with _progress() as bar:
         task = bar.add_task("training", total=len(STEPS))
 
@@ -227,9 +236,9 @@ def score(
         typer.Option(
             "--reasons-max-recency",
             help="Reasons only for customers with an order within this many days (the at-risk, "
-            "not the dormant); 0 = no limit.",
+            "not the dormant); 0 = the whole band.",
         ),
-    ] = 180.0,
+    ] = 0.0,
     engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "duckdb",
     spark_master: Annotated[str | None, typer.Option(help=SPARK_MASTER_HELP)] = None,
 ) -> None:
@@ -263,8 +272,12 @@ def print_scores(done) -> None:
     console.print(
         f"[green]wrote[/] {len(scores):,} scores to {done.path} with model {done.model_version}: "
         + ", ".join(f"{band} {int(counts.get(band, 0)):,}" for band in ("high", "medium", "low"))
-        + f"; reasons for {scores.attrs.get('n_reasons', 0):,} at-risk customers "
-        f"({scores.attrs.get('n_reasons_skipped_dormant', 0):,} dormant ones skipped)",
+        + f"; reasons for {scores.attrs.get('n_reasons', 0):,} customers"
+        + (
+            f" ({skipped:,} dormant ones skipped)"
+            if (skipped := scores.attrs.get("n_reasons_skipped_dormant", 0))
+            else ""
+        ),
         highlight=False,
     )
     console.print(

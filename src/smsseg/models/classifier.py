@@ -62,15 +62,34 @@ def _encode(y, where: str, classes: np.ndarray | None = None) -> tuple[np.ndarra
     return (y == classes[-1]).astype(np.int64), classes
 
 
+def compact_iteration(auc: list[float], best: int, tolerance: float) -> int:
+    """The fewest rounds (at most ``best``) whose AUC is within ``tolerance`` of the best of them.
+
+    ``auc[i]`` is the stopping half's ROC-AUC after ``i + 1`` rounds; without it (one class on
+    the stopping half) ``best`` is kept.
+
+    >>> compact_iteration([0.80, 0.85, 0.861, 0.862, 0.8625], best=5, tolerance=0.002)
+    3
+    """
+    curve = np.asarray(auc[:best], dtype=np.float64)
+    if tolerance <= 0 or len(curve) == 0:
+        return best
+    return int(np.flatnonzero(curve >= curve.max() - tolerance)[0]) + 1
+
+
 class CalibratedLGBMClassifier(ClassifierMixin, LGBMEstimator):
     """Gradient-boosted trees (LightGBM) for a binary label, early-stopped and calibrated.
 
     Parameters
     ----------
     n_estimators : maximum boosting rounds (early stopping usually ends sooner).
-    learning_rate, num_leaves, min_child_samples, subsample, colsample_bytree, reg_lambda :
-        LightGBM's tree parameters.
+    learning_rate, num_leaves, max_depth, min_child_samples, subsample, colsample_bytree,
+    reg_lambda : LightGBM's tree parameters (``max_depth=-1``: no limit).
     early_stopping_rounds : stop after this many rounds without improvement on the stopping half.
+    compact_tolerance : size-aware early stopping: keep the *fewest* boosting rounds whose ROC-AUC
+        on the stopping half is within this much of the best round's (0: the best round). Every
+        round dropped makes predictions and TreeSHAP reasons cheaper; on the flat end of the
+        curve it costs no ranking quality (docs/models.md "Compact models").
     imbalance : ``"balanced"`` sets ``scale_pos_weight = negatives / positives``; ``"auto"`` does so
         only when the minority class is under 5 % of rows; ``"none"`` never.
     calibration : ``"auto"`` keeps the best of none / sigmoid / isotonic by cross-fitted Brier score
@@ -104,11 +123,13 @@ class CalibratedLGBMClassifier(ClassifierMixin, LGBMEstimator):
         n_estimators: int = 1500,
         learning_rate: float = 0.1,
         num_leaves: int = 31,
+        max_depth: int = -1,
         min_child_samples: int = 50,
         subsample: float = 0.8,
         colsample_bytree: float = 0.8,
         reg_lambda: float = 1.0,
         early_stopping_rounds: int = 50,
+        compact_tolerance: float = 0.0,
         imbalance: str = "auto",
         calibration: str = "auto",
         validation_fraction: float = 0.2,
@@ -127,6 +148,8 @@ class CalibratedLGBMClassifier(ClassifierMixin, LGBMEstimator):
             raise ValueError(f"n_estimators={self.n_estimators} must be >= 1")
         if not 0 < float(self.validation_fraction) < 1:
             raise ValueError(f"validation_fraction={self.validation_fraction} must be in (0, 1)")
+        if not 0 <= float(self.compact_tolerance) < 1:
+            raise ValueError(f"compact_tolerance={self.compact_tolerance} must be in [0, 1)")
 
     def _binary_params(self, scale_pos_weight: float) -> dict:
         return self._lgb_params(
@@ -135,6 +158,7 @@ class CalibratedLGBMClassifier(ClassifierMixin, LGBMEstimator):
             bagging_freq=1 if self.subsample < 1 else 0,
             feature_fraction=self.colsample_bytree,
             lambda_l2=self.reg_lambda,
+            max_depth=self.max_depth,
             scale_pos_weight=scale_pos_weight,
             # AUC is unaffected by the reweighting; log-loss would judge distorted probabilities.
             metric="auc" if scale_pos_weight != 1.0 else "binary_logloss",
@@ -185,8 +209,9 @@ class CalibratedLGBMClassifier(ClassifierMixin, LGBMEstimator):
         self.booster_ = self._train(
             self._matrix(X), y, self._matrix(X_val.iloc[stop_idx]), y_val[stop_idx]
         )
-        self.best_iteration_ = int(
-            self.booster_.best_iteration or self.booster_.current_iteration()
+        best_round = int(self.booster_.best_iteration or self.booster_.current_iteration())
+        self.best_iteration_ = compact_iteration(
+            self.stopping_auc_, best_round, float(self.compact_tolerance)
         )
         self.calibrator_, scores = self._calibrate(X_val.iloc[cal_idx], y_val[cal_idx])
         self.validation_ = {
@@ -194,6 +219,8 @@ class CalibratedLGBMClassifier(ClassifierMixin, LGBMEstimator):
             "n_calibration": len(cal_idx),
             "brier_cross_fitted": scores,
             "calibration": self.calibrator_.kind,
+            "best_round": best_round,
+            "rounds_kept": self.best_iteration_,
         }
         return self
 
@@ -217,17 +244,27 @@ class CalibratedLGBMClassifier(ClassifierMixin, LGBMEstimator):
     ) -> lgb.Booster:
         train = self._dataset(M, y)
         valid = self._dataset(M_val, y_val, reference=train)
-        callbacks = []
+        history: dict = {}
+        callbacks = [lgb.record_evaluation(history)]
+        params = self._binary_params(self.scale_pos_weight_)
         if len(np.unique(y_val)) == 2:
-            callbacks.append(lgb.early_stopping(self.early_stopping_rounds, verbose=False))
-        return lgb.train(
-            self._binary_params(self.scale_pos_weight_),
+            # stop on the first metric; record AUC as well, for the compact round count
+            params["metric"] = list(dict.fromkeys([params["metric"], "auc"]))
+            callbacks.append(
+                lgb.early_stopping(
+                    self.early_stopping_rounds, first_metric_only=True, verbose=False
+                )
+            )
+        booster = lgb.train(
+            params,
             train,
             num_boost_round=int(self.n_estimators),
             valid_sets=[valid],
             valid_names=["stopping"],
             callbacks=callbacks,
         )
+        self.stopping_auc_ = list(history.get("stopping", {}).get("auc", []))
+        return booster
 
     def _calibrate(self, X_cal: pd.DataFrame, y_cal: np.ndarray) -> tuple[Calibrator, dict]:
         if len(y_cal) == 0 or self.calibration == "none":

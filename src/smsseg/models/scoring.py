@@ -6,8 +6,8 @@ Three steps, timed separately by the CLI and the benchmark:
 2. :func:`predict_scores` - churn probability and risk band, discount sensitivity, uplift,
    predicted CLV and expected next order date, for everyone. The feature matrix is encoded once
    and shared by every model trained on the same columns.
-3. :func:`add_reasons` - the top-3 churn drivers, only for the at-risk customers: high band and
-   an order within the last 180 days (TreeSHAP costs ~100× a prediction).
+3. :func:`add_reasons` - the top-3 churn drivers (exact TreeSHAP) for the whole high-risk band,
+   optionally only those with a recent order (``max_recency_days``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from smsseg.data.load import Dataset
 from smsseg.errors import SmssegError
 from smsseg.models.bundle import ModelBundle
 from smsseg.models.champion import ChurnScorer
-from smsseg.models.explain import top_reasons
+from smsseg.models.explain import BATCH_ROWS, top_reasons
 
 SCORE_COLUMNS = (
     "churn_probability",
@@ -91,13 +91,17 @@ def build_scoring_features(
     )
 
 
-def _model_frame(features: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
+def _check_model_columns(features: pd.DataFrame, names: Sequence[str]) -> None:
     missing = [n for n in names if n not in features.columns]
     if missing:
         raise SmssegError(
             f"the features lack {len(missing)} column(s) the model was trained on "
             f"({missing[:8]}); score with the smsseg version the model was trained with"
         )
+
+
+def _model_frame(features: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
+    _check_model_columns(features, names)
     return features[list(names)]
 
 
@@ -114,6 +118,42 @@ def _clv(features: pd.DataFrame) -> np.ndarray:
     clv = col("btyd_clv")
     # Without a Gamma-Gamma fit, expected purchases times the customer's own order value.
     return np.where(np.isnan(clv), col("btyd_expected_purchases") * col("aov"), clv)
+
+
+#: Rows encoded and run through the boosters at a time: a batch's float matrix (rows x ~120
+#: features) stays near 200 MB, so scoring a million customers never holds a second full copy of
+#: their features (the whole matrix alone would be ~1 GB).
+PREDICT_BATCH_ROWS = 200_000
+
+
+def _booster_outputs(
+    features: pd.DataFrame, bundle: ModelBundle, use_discount_model: bool
+) -> dict[str, np.ndarray]:
+    """Every booster's output per row (``churn``: the churn model's calibrated probability;
+    ``discount``, ``uplift``, ``next_order`` days when the bundle has them), in row batches.
+
+    Each batch is encoded once and shared by every model trained on the same columns.
+    """
+    churn = bundle.churn
+    _check_model_columns(features, churn.feature_names_in_)  # a clear error before any work
+    models = {"churn": (churn, churn.proba_from_matrix)}
+    if use_discount_model:
+        models["discount"] = (bundle.discount, bundle.discount.proba_from_matrix)
+    if bundle.uplift is not None:
+        models["uplift"] = (bundle.uplift, bundle.uplift.uplift_from_matrix)
+    if bundle.next_order is not None:
+        models["next_order"] = (bundle.next_order, bundle.next_order.days_from_matrix)
+    n = len(features)
+    out = {name: np.empty(n, dtype=np.float64) for name in models}
+    for start in range(0, n, PREDICT_BATCH_ROWS):
+        rows = slice(start, min(start + PREDICT_BATCH_ROWS, n))
+        part = features.iloc[rows]
+        M = churn.prepare(_model_frame(part, churn.feature_names_in_))
+        for name, (model, apply) in models.items():
+            same = model is churn or _same_encoding(model, churn)
+            matrix = M if same else model.prepare(_model_frame(part, model.feature_names_in_))
+            out[name][rows] = apply(matrix)
+    return out
 
 
 def predict_scores(
@@ -140,10 +180,10 @@ def predict_scores(
         ``customer_id`` and :data:`SCORE_COLUMNS`; ``attrs["notes"]`` lists what was left out.
     """
     notes: list[str] = []
-    churn = bundle.churn
-    M = churn.prepare(_model_frame(features, churn.feature_names_in_))
+    use_discount_model = has_discounts and bundle.discount is not None
+    outputs = _booster_outputs(features, bundle, use_discount_model)
     scorer = ChurnScorer.from_dict(bundle.meta.get("churn_scorer"))
-    p = scorer(churn.proba_from_matrix(M), features)
+    p = scorer(outputs["churn"], features)
     if scorer.kind != "model":
         notes.append(
             f"churn_probability is the {scorer.kind} scorer: the champion of the out-of-time "
@@ -151,21 +191,13 @@ def predict_scores(
         )
     n = len(features)
     rules = bundle.meta.get("scorers", {})
-
-    def matrix_for(model):
-        return (
-            M
-            if _same_encoding(model, churn)
-            else model.prepare(_model_frame(features, model.feature_names_in_))
-        )
-
     discount = np.full(n, np.nan)
     if not has_discounts:
         notes.append(
             "the data has no orders.discount_amount or orders.promo_code: discount_sensitivity is empty"
         )
-    elif bundle.discount is not None:
-        discount = bundle.discount.proba_from_matrix(matrix_for(bundle.discount))
+    elif use_discount_model:
+        discount = outputs["discount"]
     elif rules.get("discount") == "past_discount_share" and "discount_order_share" in features:
         # the model did not beat this rule out of time: the rule scores (see models/train.py)
         share = features["discount_order_share"].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -176,19 +208,15 @@ def predict_scores(
         notes.append(
             "no discount-sensitivity model in the bundle (the training data had no discount labels)"
         )
-    uplift = np.full(n, np.nan)
+    uplift = outputs.get("uplift", np.full(n, np.nan))
     if bundle.uplift is None:
         notes.append(
             "no uplift model in the bundle (no randomized test in the training data): uplift is empty"
         )
-    else:
-        uplift = bundle.uplift.uplift_from_matrix(matrix_for(bundle.uplift))
     next_date = pd.Series(pd.NaT, index=features.index, dtype="datetime64[us]")
     median_days = bundle.meta.get("metrics", {}).get("next_order", {}).get("median_days")
-    days = None
-    if bundle.next_order is not None:
-        days = bundle.next_order.days_from_matrix(matrix_for(bundle.next_order))
-    elif rules.get("next_order") == "median_rule" and median_days is not None:
+    days = outputs.get("next_order")
+    if days is None and rules.get("next_order") == "median_rule" and median_days is not None:
         days = np.full(n, float(median_days))
     if days is not None:
         stamp = pd.Timestamp(as_of).normalize()
@@ -212,10 +240,10 @@ def predict_scores(
     return out
 
 
-#: Reasons go to the *at-risk*: high churn risk but an order within this many days. Customers
-#: lapsed longer are dormant (the segment catalogue's longest dormancy window is 180 days); their
-#: top driver is almost always "no order for a long time", and TreeSHAP on them costs minutes
-#: on a large base for nothing.
+#: The segment catalogue's longest dormancy window: a caller who wants reasons for the *at-risk*
+#: only (high churn risk but an order within this many days) passes it as ``max_recency_days``.
+#: The default explains the whole band: batched exact TreeSHAP on the compact churn booster
+#: costs well under a millisecond per customer (docs/models.md "Reasons").
 AT_RISK_MAX_RECENCY_DAYS = 180.0
 
 
@@ -225,9 +253,9 @@ def add_reasons(
     bundle: ModelBundle,
     bands: Sequence[str] = ("high",),
     k: int = 3,
-    max_recency_days: float | None = AT_RISK_MAX_RECENCY_DAYS,
+    max_recency_days: float | None = None,
 ) -> pd.DataFrame:
-    """Fill ``reasons`` (top-``k`` churn drivers) for the at-risk customers only.
+    """Fill ``reasons`` (top-``k`` churn drivers, exact TreeSHAP) for the customers of ``bands``.
 
     Parameters
     ----------
@@ -236,8 +264,8 @@ def add_reasons(
     bundle : the trained models.
     bands : risk bands that get reasons.
     k : reasons per customer.
-    max_recency_days : only customers whose last order is at most this many days old (see
-        :data:`AT_RISK_MAX_RECENCY_DAYS`); ``None`` explains every customer of ``bands``.
+    max_recency_days : only customers whose last order is at most this many days old (e.g.
+        :data:`AT_RISK_MAX_RECENCY_DAYS`); ``None`` (default) explains every customer of ``bands``.
 
     Returns
     -------
@@ -260,10 +288,15 @@ def add_reasons(
     out = scores.copy()
     out.attrs = dict(scores.attrs)
     if at_risk.any():
-        rows = _model_frame(features, bundle.churn.feature_names_in_).iloc[np.flatnonzero(at_risk)]
-        reasons = top_reasons(bundle.churn, rows, k=k)["reasons"].to_numpy()
+        names = bundle.churn.feature_names_in_
+        _check_model_columns(features, names)
         column = np.array(out["reasons"].astype(object), dtype=object)  # a writable copy
-        column[at_risk] = reasons
+        # in batches: only one batch of rows is ever copied out of the features and encoded
+        positions = np.flatnonzero(at_risk)
+        for start in range(0, len(positions), BATCH_ROWS):
+            batch = positions[start : start + BATCH_ROWS]
+            rows = features.iloc[batch][list(names)]
+            column[batch] = top_reasons(bundle.churn, rows, k=k)["reasons"].to_numpy()
         out["reasons"] = pd.Series(column, dtype=TEXT_DTYPE).to_numpy()
     out.attrs["n_reasons"] = int(at_risk.sum())
     out.attrs["n_reasons_skipped_dormant"] = int(in_bands.sum() - at_risk.sum())
@@ -282,7 +315,7 @@ def score_customers(
     bands: RiskBands = RiskBands(),
     reason_bands: Sequence[str] = ("high",),
     progress: Callable | None = None,
-    reasons_max_recency_days: float | None = AT_RISK_MAX_RECENCY_DAYS,
+    reasons_max_recency_days: float | None = None,
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     """Features, scores and reasons for every customer at ``as_of``; also the seconds per step."""
     timings = {}

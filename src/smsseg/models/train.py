@@ -61,8 +61,11 @@ STOPPING_SHARE = 0.2
 #: leaves, a slower rate and L2 keep the trees from memorising customers (on real transactions
 #: the classifier's generic defaults lost to BG/NBD; on the simulator these cost nothing).
 CHURN_DEFAULTS = {
-    "learning_rate": 0.05,
+    "learning_rate": 0.1,
     "num_leaves": 15,
+    # at most 4 levels: TreeSHAP (the reasons) costs leaves x depth^2 per tree, and unbounded
+    # 15-leaf trees grew ~7 deep for no AUC (docs/models.md "Compact models")
+    "max_depth": 4,
     "min_child_samples": 200,
     "reg_lambda": 10.0,
 }
@@ -93,6 +96,9 @@ class TrainSettings:
     uplift_params: dict = field(default_factory=dict)
     n_boot: int = 200
     btyd_fit_sample: int = 20_000
+    #: train on a seeded sample of this many customers when the data has more (``None``: all);
+    #: see :mod:`smsseg.data.sample` and docs/models.md "Training at scale"
+    max_customers: int | None = config.DEFAULT_MAX_TRAIN_CUSTOMERS
 
 
 @dataclass
@@ -490,6 +496,35 @@ def calibrate_at_as_of(
     return scorer, forecast, f"churn calibration: {calibration} ({why}); {season_why}"
 
 
+def _training_sample(data: Dataset, settings: TrainSettings) -> tuple[Dataset, dict]:
+    """``data``, or a seeded sample of ``settings.max_customers`` of its customers.
+
+    The dict (recorded in ``bundle.json`` as ``training_sample``) says what was done; its
+    ``notes`` go to the training notes.
+    """
+    from smsseg.data.sample import customer_count, sample_customers
+
+    limit = settings.max_customers
+    if limit is not None and limit < 1:
+        raise SmssegError(f"max_customers={limit} must be >= 1 (or None for every customer)")
+    total = customer_count(data)
+    info = {"max_customers": limit, "customers": total, "sampled": False, "seed": settings.seed}
+    if limit is None or total <= limit:
+        return data, {**info, "notes": []}
+    note = (
+        f"trained on a seeded sample of {limit:,} of {total:,} customers (seed "
+        f"{settings.seed}; --max-customers 0 trains on all)"
+    )
+    sample = sample_customers(data, limit, settings.seed)
+    return sample, {
+        **info,
+        "customers": limit,
+        "customers_total": total,
+        "sampled": True,
+        "notes": [note],
+    }
+
+
 def _metrics_dict(table: pd.DataFrame | None) -> dict:
     return {} if table is None else {row: table.loc[row].to_dict() for row in table.index}
 
@@ -520,6 +555,7 @@ def train_models(
 
     settings = settings or TrainSettings()
     step = progress or (lambda name: None)
+    data, sample = _training_sample(data, settings)
     plan = plan_snapshots(
         as_of,
         settings.horizon_days,
@@ -527,7 +563,7 @@ def train_models(
         settings.spacing_days,
         first_order_at(data),
     )
-    notes: list[str] = [*plan.notes, plan.describe()]
+    notes: list[str] = [*plan.notes, plan.describe(), *sample.pop("notes")]
     step("snapshots")
     with warnings.catch_warnings():
         # label windows end <= as_of by design; other warnings (BTYD convergence) pass
@@ -595,6 +631,7 @@ def train_models(
         "dropped_features": dropped,
         # scoring fits BTYD the same way (see models/scoring.build_scoring_features)
         "btyd": {"fit_sample": settings.btyd_fit_sample, "seed": settings.seed},
+        "training_sample": sample,
         "btyd_diagnostics": diagnostics,
         "metrics": {
             "churn": _metrics_dict(tables.get(headline)),

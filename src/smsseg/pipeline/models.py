@@ -124,7 +124,7 @@ def score(
     model: str | PathLike = config.DEFAULT_MODEL_NAME,
     bands: RiskBands | None = None,
     reasons_for: Sequence[str] = ("high",),
-    reasons_max_recency: float | None = 180.0,
+    reasons_max_recency: float | None = None,
     progress: Progress = None,
     engine: str = "duckdb",
     spark_master: str | None = None,
@@ -141,7 +141,7 @@ def score(
     bands : churn-probability thresholds of the risk bands (default :class:`RiskBands`).
     reasons_for : risk bands whose customers get reasons.
     reasons_max_recency : reasons only for customers with an order within this many days (the
-        at-risk, not the dormant); ``None`` or 0: no limit.
+        at-risk, not the dormant); ``None`` or 0 (default): the whole band.
     progress : called with each feature family's name.
     engine, spark_master : ``duckdb`` (default) or ``spark`` (features aggregated and models
         applied per partition on Spark; ``docs/spark.md``), and the Spark master.

@@ -24,7 +24,6 @@ from smsseg.features.build import _cast
 from smsseg.features.registry import output_features
 from smsseg.models.bundle import ModelBundle, load_bundle, save_bundle
 from smsseg.models.scoring import (
-    AT_RISK_MAX_RECENCY_DAYS,
     BANDS,
     RiskBands,
     add_reasons,
@@ -110,7 +109,7 @@ def score_partitions(
     bands: RiskBands = DEFAULT_BANDS,
     has_discounts: bool = True,
     reason_bands: Sequence[str] = ("high",),
-    max_recency_days: float | None = AT_RISK_MAX_RECENCY_DAYS,
+    max_recency_days: float | None = None,
 ):
     """The scores of a Spark DataFrame of features, computed per partition (a Spark DataFrame)."""
     spark = frame.sparkSession
@@ -183,7 +182,7 @@ def score_on_spark(
     bands: RiskBands = DEFAULT_BANDS,
     has_discounts: bool = True,
     reason_bands: Sequence[str] = ("high",),
-    max_recency_days: float | None = AT_RISK_MAX_RECENCY_DAYS,
+    max_recency_days: float | None = None,
     partitions: int | None = None,
 ) -> pd.DataFrame:
     """:func:`predict_scores` + :func:`add_reasons` of ``features``, computed per Spark partition.
