@@ -5,8 +5,9 @@ Run by hand (not a test), on a machine nothing else is using::
     .venv/bin/python benchmarks/bench_threads.py                      # 20k customers
     .venv/bin/python benchmarks/bench_threads.py --before-src /path/to/old/checkout/src
 
-Each job (``features``, ``train`` with few snapshots, ``score`` with a model trained once
-beforehand) runs through the CLI, first alone, then as two copies started together; the ratio
+Each job (``lightgbm``: LightGBM training alone, 150 rounds on synthetic rows, after ``import
+smsseg``; ``features``, ``train`` with few snapshots, ``score`` with a model trained once
+beforehand, through the CLI) runs first alone, then as two copies started together; the ratio
 is the slower copy's wall time over the lone run's. The configurations:
 
 - ``after``: this checkout with its defaults (``OMP_WAIT_POLICY=PASSIVE`` set on import, threads
@@ -54,9 +55,32 @@ def loadavg() -> str:
     return " ".join(path.read_text().split()[:3]) if path.exists() else "n/a"
 
 
+# LightGBM alone, as `train` runs it (after `import smsseg`, which sets the OpenMP wait policy):
+# 150 rounds on 50k x 60 synthetic rows, a few seconds; argv[1] is --threads (0: the default).
+LIGHTGBM_JOB = """
+import sys
+import numpy as np
+import smsseg
+try:
+    from smsseg.runtime import resolve_threads
+    threads = resolve_threads(int(sys.argv[-1]))
+except ImportError:  # a checkout from before smsseg.runtime: LightGBM's own default
+    threads = 0
+import lightgbm as lgb
+rng = np.random.default_rng(0)
+X = rng.normal(size=(50_000, 60))
+y = (X[:, 0] + rng.normal(size=50_000) > 0).astype(int)
+params = {"objective": "binary", "num_threads": threads, "verbosity": -1, "seed": 1,
+          "force_col_wise": True, "deterministic": True}
+lgb.train(params, lgb.Dataset(X, y), num_boost_round=150)
+"""
+
+
 def job_argv(job: str, data: Path, copy: int, model: Path, snapshots: int) -> list[str]:
     """The CLI arguments of ``job``; ``copy`` keeps the outputs of two copies apart."""
     out = SCRATCH / f"{job}_{copy}"
+    if job == "lightgbm":
+        return ["-c", LIGHTGBM_JOB]
     if job == "features":
         return ["features", "--data", str(data), "--as-of", AS_OF, "--out", f"{out}.parquet"]
     if job == "train":
@@ -83,7 +107,7 @@ def run_together(argvs: list[list[str]], env: dict, timeout: float) -> list[floa
     start = time.perf_counter()
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "smsseg", *argv],
+            [sys.executable, *(argv if argv[0] == "-c" else ["-m", "smsseg", *argv])],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -112,6 +136,8 @@ def run_together(argvs: list[list[str]], env: dict, timeout: float) -> list[floa
 def measure(job: str, config: dict, args, model: Path) -> dict:
     env = child_env(config["src"])
     extra = config["extra"]
+    if job == "lightgbm":  # its one argument: the thread count (0: the default)
+        extra = [extra[-1] if extra else "0"]
     argv = [*job_argv(job, args.data, 0, model, args.snapshots), *extra]
     before = loadavg()
     (alone,) = run_together([argv], env, args.timeout)
@@ -136,7 +162,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--data", type=Path, help="data directory (default: the shared set)")
-    parser.add_argument("--jobs", default="features,score,train")
+    parser.add_argument("--jobs", default="lightgbm,features,score,train")
     parser.add_argument("--snapshots", type=int, default=4, help="training snapshots of `train`")
     parser.add_argument("--before-src", type=Path, help="src/ of a checkout to compare with")
     parser.add_argument("--timeout", type=float, default=900.0)
