@@ -12,12 +12,38 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-WORK = Path(__file__).resolve().parent / "_work"
+
+def _shared_work() -> Path:
+    """``benchmarks/_work`` of the main checkout, shared by every git worktree of the project.
+
+    A benchmark run from a second worktree (``git worktree add``) must find the 1M dataset the
+    main checkout already generated, not make a second copy: git's common directory is the main
+    checkout's ``.git``. ``$SMSSEG_BENCH_WORK`` overrides it.
+    """
+    if os.environ.get("SMSSEG_BENCH_WORK"):
+        return Path(os.environ["SMSSEG_BENCH_WORK"])
+    here = Path(__file__).resolve().parent
+    try:
+        common = subprocess.run(
+            ["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return here / "_work"
+    return Path(common).parent / "benchmarks" / "_work"
+
+
+WORK = _shared_work()
 RECORD = "DATA.json"
 
 
@@ -93,6 +119,27 @@ def data_line(path: Path) -> str:
         f"Data: `{record['command']}` (simulator version {version}, "
         f"data hash `{record['data_hash']}`)."
     )
+
+
+def frame_hash(frame) -> str:
+    """SHA-256 (first 16 hex digits) of an in-memory data frame: for benchmarks that synthesise
+    their own data (BTYD cohorts, readout units) instead of reading a simulated directory."""
+    import pandas as pd
+
+    values = pd.util.hash_pandas_object(frame, index=True).to_numpy()
+    return hashlib.sha256(values.tobytes()).hexdigest()[:16]
+
+
+def commit() -> str:
+    """The checked-out commit (short hash), ``+dirty`` when the tree has uncommitted changes."""
+    here = Path(__file__).resolve().parent
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=here, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return head + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ import time
 import warnings
 from pathlib import Path
 
+from _data import commit
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 TRUE_PARAMS = {"r": 0.8, "alpha": 5.0, "a": 0.9, "b": 3.0}
@@ -106,7 +108,10 @@ def work(customers: int, orders_per_customer: int, max_customers: int, seed: int
         name: {k: round(v, 4) for k, v in model.params_.items()}
         for name, model in (("bgnbd", bg), ("bgnbd_sample", bg_sample), ("gamma_gamma", gg))
     }
+    from _data import frame_hash
+
     return {
+        "data_hash": frame_hash(pd.concat([summary, orders], axis=1)),
         "distinct_histories": distinct,
         "orders": n_orders,
         "steps": steps,
@@ -136,7 +141,11 @@ def markdown(r: dict) -> str:
         f"Simulated BG/NBD cohort: {p['customers']:,} customers ({r['distinct_histories']:,} distinct "
         f"(x, t_x, T)), true parameters {r['true_params']}, seed {p['seed']}; "
         f"{r['machine']['cpus']} CPUs, Python {r['machine']['python']}, numpy "
-        f"{r['machine']['numpy']}, pandas {r['machine']['pandas']}, scipy {r['machine']['scipy']}.",
+        f"{r['machine']['numpy']}, pandas {r['machine']['pandas']}, scipy {r['machine']['scipy']}. "
+        f"Commit `{r['commit']}`; load average {r['load_before']} before, {r['load_after']} after.",
+        "",
+        f"Data: `{r['command']}` (made in the worker, not read from a simulated directory: a "
+        f"BG/NBD cohort with known parameters), data hash `{r['data_hash']}`.",
         "",
         "| step | seconds |",
         "|---|---|",
@@ -181,8 +190,15 @@ def main() -> None:
     from smsseg._io import write_text
 
     flags = [f"--{k.replace('_', '-')}={v}" for k, v in settings.items()]
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     run = measure([sys.executable, str(Path(__file__).resolve()), "--worker", *flags])
     result = {
+        "commit": commit(),
+        "command": "python benchmarks/bench_btyd.py "
+        + " ".join(flags)
+        + f"  # simulate_bgnbd({args.customers}, **{TRUE_PARAMS}, T_max=104, seed={args.seed})",
+        "load_before": load_before,
+        "load_after": " ".join(f"{x:.2f}" for x in os.getloadavg()),
         "settings": settings,
         "true_params": TRUE_PARAMS,
         "machine": {

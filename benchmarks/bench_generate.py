@@ -9,7 +9,8 @@ Run by hand (not a test)::
 wrapper's ``getrusage(RUSAGE_CHILDREN)`` gives that run's peak RSS and CPU time. The machine's
 load average before and after is recorded too: on a shared 2-core machine, other jobs stretch the
 wall time (CPU time is the steadier figure). The output goes to ``benchmarks/_work`` (git-ignored)
-and is deleted unless ``--keep``. Results: ``benchmarks/results/generate.json`` and ``generate.md``.
+and is deleted unless ``--keep``; its hash is compared with the shared cached dataset of the same
+size and seed (``_data.simulated_dir``) that every other benchmark reads. Results: ``benchmarks/results/generate.json`` and ``generate.md``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
+from _data import commit, data_hash, data_line, simulated_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -74,7 +76,12 @@ def markdown(result: dict) -> str:
         "# Simulator benchmark (`generate`)",
         "",
         f"{r['customers']:,} customers, seed {r['seed']}, period {r['period']}, on {r['machine']} "
-        f"({r['cpus']} CPUs; load average {r['load_before'][0]:.1f} before, {r['load_after'][0]:.1f} after).",
+        f"({r['cpus']} CPUs; load average {r['load_before'][0]:.1f} before, {r['load_after'][0]:.1f} after). "
+        f"Commit `{r['commit']}`.",
+        "",
+        f"Command: `{r['command']}`; hash of the files written `{r['data_hash']}`. The shared "
+        f"dataset the other benchmarks read: {r['shared_data_line']} "
+        + ("Same files." if r["same_as_shared"] else "**Different files** (see the hashes)."),
         "",
         "| measure | value | target |",
         "|---|---|---|",
@@ -105,6 +112,8 @@ def main() -> None:
     result = measure(out, args.customers, args.seed)
     load_after = os.getloadavg()
     tables = table_stats(out)
+    written_hash = data_hash(out)
+    shared = simulated_dir(args.customers, args.seed)  # the cached copy (generated if missing)
     if not args.keep:
         shutil.rmtree(out, ignore_errors=True)
     cpu = result["user_s"] + result["sys_s"]
@@ -114,6 +123,11 @@ def main() -> None:
         period="2024-01-01 .. 2025-12-31",
         machine=f"{platform.system()} {platform.machine()}, Python {platform.python_version()}",
         cpus=os.cpu_count(),
+        commit=commit(),
+        command=f"smsseg generate --customers {args.customers} --seed {args.seed}",
+        data_hash=written_hash,
+        shared_data_line=data_line(shared),
+        same_as_shared=written_hash == json.loads((shared / "DATA.json").read_text())["data_hash"],
         load_before=load_before,
         load_after=load_after,
         tables=tables,

@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from _data import commit
+
 RESULTS = Path(__file__).parent / "results"
 CASES = {
     "3 arms x 3 metrics": {},
@@ -48,9 +50,12 @@ def make_frame(rows: int, seed: int = 0):
 
 
 def run_case(name: str, rows: int) -> dict:
+    from _data import frame_hash
+
     from smsseg.readout import readout
 
     frame = make_frame(rows)
+    digest = frame_hash(frame)
     start = time.perf_counter()
     table = readout(frame, "arm", "control", ["clicked", "converted", "spend"], **CASES[name])
     wall = time.perf_counter() - start
@@ -58,6 +63,7 @@ def run_case(name: str, rows: int) -> dict:
     return {
         "case": name,
         "rows": rows,
+        "data_hash": digest,
         "result_rows": len(table),
         "readout_seconds": round(wall, 3),
         "peak_rss_mb": round(peak_mb, 1),
@@ -90,7 +96,11 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     import os
 
+    hashes = {r["data_hash"] for r in results}
     meta = {
+        "commit": commit(),
+        "command": f"make_frame({args.rows}, seed=0) in benchmarks/bench_readout.py",
+        "data_hash": hashes.pop() if len(hashes) == 1 else sorted(hashes),
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpus": _cpus(),
@@ -103,7 +113,9 @@ def main() -> None:
         "# Readout benchmark",
         "",
         f"{args.rows:,} units, {meta['cpus']} CPUs (1-min load average "
-        f"{meta['load_average_1min']} at the end), Python {meta['python']}.",
+        f"{meta['load_average_1min']} at the end), Python {meta['python']}; commit `{meta['commit']}`.",
+        f"Data: `{meta['command']}` (synthetic randomized units made in each case's process, "
+        f"the same in every case), data hash `{meta['data_hash']}`.",
         "Wall time of `smsseg.readout.readout` alone (data generation excluded); peak RSS of the whole process.",
         "",
         "| case | result rows | readout (s) | peak RSS (MB) |",

@@ -2,7 +2,9 @@
 
 Each ``bench_*.py`` measures one performance target and writes ``benchmarks/results/<topic>.json``
 and ``.md``. They are run by hand, never as tests: on the reference 2-core machine the full set
-takes well over an hour (the 1M-customer dataset is generated once and reused where a script allows).
+takes well over an hour. The shared 1M-customer dataset (``_data.simulated_dir``: one cached copy
+per simulator version and seed) is made first, once, and every script that reads simulated data
+reads it; its generation command and hash are printed here and quoted in each results file.
 Pass script names to run a subset: ``python benchmarks/run_all.py bench_readout.py``.
 """
 
@@ -17,6 +19,9 @@ HERE = Path(__file__).resolve().parent
 
 
 def main(names: list[str]) -> int:
+    from _data import data_line, simulated_dir
+
+    print(f"== shared data: {data_line(simulated_dir(1_000_000))}", flush=True)
     # bench_score scores with the model bench_train saves: it runs last
     scripts = (
         [HERE / n for n in names]

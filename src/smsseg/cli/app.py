@@ -10,7 +10,7 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -19,6 +19,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from smsseg.errors import SmssegError
+from smsseg.runtime import THREADS_HELP
 
 app = typer.Typer(
     name="smsseg",
@@ -31,6 +32,8 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 console = Console(soft_wrap=True)
+#: ``--threads`` of every heavy command (one default for DuckDB and LightGBM: smsseg.runtime)
+ThreadsOption = Annotated[int, typer.Option("--threads", help=THREADS_HELP)]
 err_console = Console(stderr=True, soft_wrap=True)
 
 F = TypeVar("F", bound=Callable)

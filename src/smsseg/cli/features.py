@@ -10,9 +10,17 @@ from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from smsseg import config
-from smsseg.cli.app import app, console, handle_errors, print_rows_after, progress
+from smsseg.cli.app import (
+    ThreadsOption,
+    app,
+    console,
+    handle_errors,
+    print_rows_after,
+    progress,
+)
 from smsseg.errors import SmssegError
 from smsseg.pipeline.feature_table import DEFAULT_MEMORY_LIMIT
+from smsseg.runtime import use_threads
 from smsseg.spark.engine import ENGINE_HELP, SPARK_MASTER_HELP
 from smsseg.timeutil import AS_OF_HELP, as_of_label
 
@@ -58,8 +66,10 @@ def features(
     ] = False,
     engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "duckdb",
     spark_master: Annotated[str | None, typer.Option(help=SPARK_MASTER_HELP)] = None,
+    threads: ThreadsOption = 0,
 ) -> None:
     """Build one row of features per customer as of --as-of (no data after it is read)."""
+    use_threads(threads)
     from smsseg.features import feature_catalogue
 
     if list_:

@@ -13,6 +13,7 @@ from rich.table import Table
 from smsseg import config
 from smsseg.cli.app import (
     Column,
+    ThreadsOption,
     app,
     console,
     fitted_table,
@@ -20,6 +21,7 @@ from smsseg.cli.app import (
     print_rows_after,
     progress,
 )
+from smsseg.runtime import use_threads
 from smsseg.spark.engine import ENGINE_HELP, SPARK_MASTER_HELP
 from smsseg.timeutil import AS_OF_HELP, as_of_label, parse_as_of
 
@@ -45,7 +47,6 @@ SpacingOption = Annotated[
     int | None, typer.Option(help="Days between snapshots (default max(7, horizon / 6)).")
 ]
 SeedOption = Annotated[int, typer.Option(help="Seed of every random step.")]
-ThreadsOption = Annotated[int, typer.Option(help="LightGBM threads (0: all cores).")]
 
 
 def _settings(horizon_days, snapshots, spacing_days, seed, threads):
@@ -57,7 +58,7 @@ def _settings(horizon_days, snapshots, spacing_days, seed, threads):
         n_snapshots=snapshots,
         spacing_days=spacing_days,
         seed=seed,
-        n_jobs=threads or None,
+        n_jobs=use_threads(threads),
     )
 
 
@@ -241,8 +242,10 @@ def score(
     ] = 0.0,
     engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "duckdb",
     spark_master: Annotated[str | None, typer.Option(help=SPARK_MASTER_HELP)] = None,
+    threads: ThreadsOption = 0,
 ) -> None:
     """Score every customer: churn risk, discount sensitivity, uplift, CLV, next order date, reasons."""
+    use_threads(threads)
     from smsseg import pipeline
     from smsseg.models.scoring import RiskBands
 

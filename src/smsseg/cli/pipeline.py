@@ -13,11 +13,12 @@ import typer
 
 from smsseg import config
 from smsseg.cli.activation import print_plan
-from smsseg.cli.app import app, console, handle_errors, print_rows_after
+from smsseg.cli.app import ThreadsOption, app, console, handle_errors, print_rows_after
 from smsseg.cli.data import print_summary
 from smsseg.cli.models import print_scores, print_training
 from smsseg.cli.segments import print_segments
 from smsseg.pipeline.demo import DEMO_AS_OF, DEMO_GOALS
+from smsseg.runtime import use_threads
 from smsseg.timeutil import as_of_label, format_instant
 
 
@@ -41,8 +42,10 @@ def demo(
     model: Annotated[
         str, typer.Option(help="Model name (saved to models/<name>) or a directory with a '/'.")
     ] = "demo",
+    threads: ThreadsOption = 0,
 ) -> None:
     """Generate a dataset and run the whole pipeline on it, as of --as-of."""
+    use_threads(threads)
     from smsseg import pipeline
     from smsseg.models.train import TrainSettings
 

@@ -12,6 +12,7 @@ import typer
 from smsseg import config
 from smsseg.cli.app import (
     Column,
+    ThreadsOption,
     app,
     compact_table,
     console,
@@ -19,6 +20,7 @@ from smsseg.cli.app import (
     handle_errors,
     print_rows_after,
 )
+from smsseg.runtime import use_threads
 from smsseg.spark.engine import ENGINE_HELP, SPARK_MASTER_HELP
 from smsseg.timeutil import AS_OF_HELP, as_of_label
 
@@ -106,8 +108,10 @@ def segment(
     seed: Annotated[int, typer.Option(help="Random seed of the tier fit.")] = config.DEFAULT_SEED,
     engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "duckdb",
     spark_master: Annotated[str | None, typer.Option(help=SPARK_MASTER_HELP)] = None,
+    threads: ThreadsOption = 0,
 ) -> None:
     """Assign customers to value tiers and the twelve SMS segments as of a date."""
+    use_threads(threads)
     from smsseg import pipeline
 
     done = pipeline.segment(

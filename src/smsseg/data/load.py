@@ -33,6 +33,7 @@ from smsseg.data.validation import (
     validate_table,
     view_expr,
 )
+from smsseg.runtime import resolve_threads
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,8 @@ def connect(
     except duckdb.Error:
         # inside Jupyter DuckDB refuses any progress-bar setting without ipywidgets; it draws none then
         pass
-    if threads:
-        con.execute(f"SET threads = {int(threads)}")
+    # one default for every engine (smsseg.runtime): $SMSSEG_THREADS / --threads, else all CPUs
+    con.execute(f"SET threads = {resolve_threads(threads)}")
     if memory_limit:
         con.execute(f"SET memory_limit = '{memory_limit}'")
     return con

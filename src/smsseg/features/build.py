@@ -17,7 +17,14 @@ from smsseg import config
 from smsseg.data.load import Dataset
 from smsseg.features._query import SECONDS_PER_DAY, Context, aggregate_sql, make_context
 from smsseg.features.assemble import Part, fetch_parts, population_sql
-from smsseg.features.browse import CART_QUERY, EVENTS_QUERY, RESTOCK_QUERY, cart_sql, events_sql
+from smsseg.features.browse import (
+    CART_QUERY,
+    EVENTS_QUERY,
+    RESTOCK_QUERY,
+    cart_sql,
+    events_sql,
+    restock_sql,
+)
 from smsseg.features.catalogue import AggregateQuery, Feature
 from smsseg.features.category import DEFAULT_TOP_K, category_parts, prices, top_categories
 from smsseg.features.engagement import LOYALTY_QUERY, SMS_QUERY
@@ -154,7 +161,7 @@ def _assemble(
     parts.append(
         Part(
             "r",
-            ctx.relation("restocked", lambda c: aggregate_sql(c, RESTOCK_QUERY)),
+            ctx.relation("restocked", restock_sql),
             RESTOCK_QUERY.features,
             RESTOCK_QUERY.requires,
         )

@@ -181,21 +181,33 @@ def _sql_str(text: str) -> str:
 _TOTAL = exact_sum("w")
 
 
-def share_sql(rows: str, prefix: str, categories: Sequence[str], extra: str) -> str:
+def count_sum(expr: str, where: str | None = None) -> str:
+    """SQL for the sum of whole counts (view counts) as a ``DOUBLE``: integer sums are exact.
+
+    The same bits as :func:`exact_sum` of the counts as doubles (a whole number below 2**53
+    survives both), without its ``DECIMAL(38, 9)`` arithmetic, a third of the view-share pass.
+    """
+    filtered = f" FILTER (WHERE {where})" if where else ""
+    return f"CAST(SUM({expr}){filtered} AS DOUBLE)"
+
+
+def share_sql(
+    rows: str, prefix: str, categories: Sequence[str], extra: str, total=exact_sum
+) -> str:
     """Per customer: one share column per category, ``other``, and the ``extra`` columns.
 
-    ``rows`` has one row per (customer, category) with a weight ``w`` (spend or views).
+    ``rows`` has one row per (customer, category) with a weight ``w`` (spend or views);
+    ``total`` makes the SQL of a sum of ``w`` (:func:`exact_sum`, :func:`count_sum`).
     """
     columns = category_columns(categories)
+    whole = total("w")
     shares = [
-        f"COALESCE({exact_sum('w', f'category = {_sql_str(c)}')}, 0) / NULLIF({_TOTAL}, 0) "
+        f"COALESCE({total('w', f'category = {_sql_str(c)}')}, 0) / NULLIF({whole}, 0) "
         f"AS {prefix}{name}"
         for c, name in columns.items()
     ]
     outside = f"category NOT IN ({', '.join(_sql_str(c) for c in columns)})" if columns else "TRUE"
-    shares.append(
-        f"COALESCE({exact_sum('w', outside)}, 0) / NULLIF({_TOTAL}, 0) AS {prefix}{OTHER}"
-    )
+    shares.append(f"COALESCE({total('w', outside)}, 0) / NULLIF({whole}, 0) AS {prefix}{OTHER}")
     return (
         f"SELECT customer_id, {', '.join(shares + [extra])} "
         f"FROM ({rows}) AS per_category WHERE category IS NOT NULL GROUP BY customer_id"
@@ -231,10 +243,11 @@ def category_parts(ctx: Context, categories: Sequence[str]) -> list[Part]:
     views = ctx.relation(
         "view_shares",
         lambda c: share_sql(
-            f"SELECT customer_id, category, views::DOUBLE AS w FROM {category_views_table(c)} WHERE views > 0",
+            f"SELECT customer_id, category, views AS w FROM {category_views_table(c)} WHERE views > 0",
             "cat_view_share__",
             categories,
             f"{_DOMINANT} AS dominant_view_category",
+            total=count_sum,
         ),
     )
     spend_features = [f for n, f in concrete.items() if n.startswith("cat_spend_share__")]

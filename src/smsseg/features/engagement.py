@@ -72,7 +72,7 @@ SMS_FEATURES = (
         source="sms",
         family="sms",
         description="SMS sent to the customer in the last {w} days.",
-        agg="COUNT(*) FILTER (WHERE event_type = 'sent' AND occurred_at > {as_of} - INTERVAL {w} DAY)",
+        agg="CAST(COALESCE(SUM(n_{w}d) FILTER (WHERE event_type = 'sent'), 0) AS BIGINT)",
         fill=0,
     ),
     *windowed(
@@ -82,7 +82,7 @@ SMS_FEATURES = (
         source="sms",
         family="sms",
         description="SMS link clicks in the last {w} days.",
-        agg="COUNT(*) FILTER (WHERE event_type = 'clicked' AND occurred_at > {as_of} - INTERVAL {w} DAY)",
+        agg="CAST(COALESCE(SUM(n_{w}d) FILTER (WHERE event_type = 'clicked'), 0) AS BIGINT)",
         fill=0,
     ),
     _sms(
@@ -108,15 +108,27 @@ SMS_FEATURES = (
     ),
 )
 
+# Every SMS event up to the cut-off, grouped by customer and type: the type's last time and its
+# count in each window. The per-customer query picks these few rows apart: a third less work
+# than a dozen filters on every one of tens of millions of events (as for the browse events).
+SMS_TYPE_ROWS = (
+    "SELECT customer_id, event_type, MAX(occurred_at) AS last_at, "
+    + ", ".join(
+        f"COUNT(*) FILTER (WHERE occurred_at > {{as_of}} - INTERVAL {w} DAY) AS n_{w}d"
+        for w in sorted(set(SMS_SENT_WINDOWS) | set(SMS_CLICK_WINDOWS))
+    )
+    + " FROM sms WHERE occurred_at <= {as_of} GROUP BY customer_id, event_type"
+)
+
 SMS_QUERY = AggregateQuery(
     name="sms",
-    rows="SELECT customer_id, occurred_at, event_type FROM sms WHERE occurred_at <= {as_of}",
+    rows=SMS_TYPE_ROWS,
     features=SMS_FEATURES,
     helpers=(
-        Helper("_last_opt_in_at", "MAX(occurred_at) FILTER (WHERE event_type = 'opt_in')"),
-        Helper("_last_opt_out_at", "MAX(occurred_at) FILTER (WHERE event_type = 'opt_out')"),
-        Helper("_last_click_at", "MAX(occurred_at) FILTER (WHERE event_type = 'clicked')"),
-        Helper("_last_sent_at", "MAX(occurred_at) FILTER (WHERE event_type = 'sent')"),
+        Helper("_last_opt_in_at", "MAX(last_at) FILTER (WHERE event_type = 'opt_in')"),
+        Helper("_last_opt_out_at", "MAX(last_at) FILTER (WHERE event_type = 'opt_out')"),
+        Helper("_last_click_at", "MAX(last_at) FILTER (WHERE event_type = 'clicked')"),
+        Helper("_last_sent_at", "MAX(last_at) FILTER (WHERE event_type = 'sent')"),
     ),
     requires=("sms",),
 )

@@ -24,6 +24,7 @@ from smsseg.models._frame import (
     learn_categories,
     to_matrix,
 )
+from smsseg.runtime import resolve_threads
 
 
 class LGBMEstimator(BaseEstimator):
@@ -61,7 +62,7 @@ class LGBMEstimator(BaseEstimator):
             "seed": self.random_state,
             "deterministic": True,
             "force_col_wise": True,
-            "num_threads": self.n_jobs or 0,
+            "num_threads": resolve_threads(self.n_jobs),  # the one default: smsseg.runtime
             "verbosity": -1,
             **extra,
         }
