@@ -28,10 +28,12 @@ SPARK_CONF = {
 
 
 @pytest.fixture(scope="session")
-def spark():
+def spark(tmp_path_factory):
     from smsseg.spark import spark_session
 
-    session = spark_session("local[2]", SPARK_CONF)
+    # catalog tables (tests/spark/test_sources.py) go to a temporary warehouse, not ./spark-warehouse
+    warehouse = tmp_path_factory.mktemp("spark-warehouse")
+    session = spark_session("local[2]", {**SPARK_CONF, "spark.sql.warehouse.dir": str(warehouse)})
     yield session
     session.stop()
 

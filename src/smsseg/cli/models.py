@@ -20,7 +20,7 @@ from smsseg.cli.app import (
     print_rows_after,
     progress,
 )
-from smsseg.spark.engine import ENGINE_HELP, SPARK_MASTER_HELP
+from smsseg.spark.engine import DATA_HELP, ENGINE_HELP, SPARK_MASTER_HELP
 from smsseg.timeutil import AS_OF_HELP, as_of_label, parse_as_of
 
 METRIC_LABELS = {
@@ -205,7 +205,7 @@ def train(
 @app.command()
 @handle_errors
 def score(
-    data: Annotated[Path, typer.Option(help="Directory of contract tables.")],
+    data: Annotated[str, typer.Option(help=DATA_HELP)],
     as_of: Annotated[
         str, typer.Option("--as-of", help=AS_OF_HELP + " Features use only data up to it.")
     ],
