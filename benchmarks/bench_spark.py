@@ -28,7 +28,7 @@ import time
 import warnings
 from pathlib import Path
 
-from _data import simulated_dir
+from _data import data_line, data_record, simulated_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / "_work"
@@ -84,8 +84,17 @@ def child(engine: str, data_dir: Path, model_dir: Path, master: str) -> dict:
         )
         out["session_s"] = time.perf_counter() - start
         data = load_spark(data_dir, spark, validate=False)
-    features = build_scoring_features(data, AS_OF, bundle)
+    steps: dict[str, float] = {}
+
+    def step(name: str) -> None:
+        # the start of each feature family: where the feature time goes
+        steps[name] = time.perf_counter()
+
+    features = build_scoring_features(data, AS_OF, bundle, progress=step)
     out["features_s"] = time.perf_counter() - start
+    names = list(steps)
+    ends = [steps[n] for n in names[1:]] + [time.perf_counter()]
+    out["feature_steps_s"] = {n: round(e - steps[n], 2) for n, e in zip(names, ends, strict=True)}
     out["customers"] = len(features)
     start = time.perf_counter()
     if engine == "duckdb":
@@ -133,6 +142,7 @@ def run_child(engine: str, data_dir: Path, model: Path, master: str) -> dict:
     tmp = WORK / f"spark_bench_{engine}.json"
     args = [sys.executable, __file__, "--child", engine, "--data", str(data_dir)]
     args += ["--model", str(model), "--master", master, "--json", str(tmp)]
+    load_before = os.getloadavg()[0]
     start = time.perf_counter()
     proc = subprocess.Popen(args, env={**os.environ, "OMP_NUM_THREADS": "1"})
     peak = 0
@@ -152,10 +162,31 @@ def run_child(engine: str, data_dir: Path, model: Path, master: str) -> dict:
     if code:
         sys.exit(f"the {engine} child failed with exit code {code}")
     result = json.loads(tmp.read_text())
-    return result | {"wall_s": time.perf_counter() - start, "peak_rss_mb": peak / 2**20}
+    return result | {
+        "wall_s": time.perf_counter() - start,
+        "peak_rss_mb": peak / 2**20,
+        "load_before": round(load_before, 2),
+        "load_after": round(os.getloadavg()[0], 2),
+    }
 
 
-def _markdown(duck: dict, spark: dict, master: str) -> str:
+def _commit() -> str:
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+    )
+    return done.stdout.strip() or "unknown"
+
+
+def _step_rows(duck: dict, spark: dict) -> list[str]:
+    """Seconds per feature family on both engines (the families run one after the other)."""
+    rows = ["| feature step | DuckDB (s) | Spark (s) |", "|---|---:|---:|"]
+    for name, seconds in spark.get("feature_steps_s", {}).items():
+        rows.append(f"| {name} | {duck.get('feature_steps_s', {}).get(name, float('nan')):.1f} "
+                    f"| {seconds:.1f} |")  # fmt: skip
+    return rows
+
+
+def _markdown(duck: dict, spark: dict, master: str, data_dir: Path) -> str:
     n = duck["customers"]
     cores = spark["cores"]
     ratio = spark["wall_s"] / duck["wall_s"]
@@ -174,6 +205,11 @@ def _markdown(duck: dict, spark: dict, master: str) -> str:
             "peak memory = resident memory of the whole process tree (Spark's JVM included), "
             "sampled every 0.2 s.",
             "",
+            data_line(data_dir) + f" Commit `{_commit()}`. 1-min load average before/after: "
+            f"DuckDB {duck['load_before']:.1f}/{duck['load_after']:.1f}, Spark "
+            f"{spark['load_before']:.1f}/{spark['load_after']:.1f} (a load above ~2 on 2 cores "
+            "means other jobs shared the machine and stretched the times).",
+            "",
             "| engine | features (s) | scoring (s) | wall incl. start-up (s) | peak memory (MB) |",
             "|---|---:|---:|---:|---:|",
             f"| DuckDB | {duck['features_s']:.1f} | {duck['scoring_s']:.1f} | {duck['wall_s']:.1f} "
@@ -186,6 +222,8 @@ def _markdown(duck: dict, spark: dict, master: str) -> str:
             "per-customer aggregates persisted and collected through Arrow, and the features "
             "shipped again to Python workers for scoring; DuckDB runs the same SQL vectorised in "
             "process, with no serialisation between steps.",
+            "",
+            *_step_rows(duck, spark),
             "",
             "## Estimate for 100M customers on a cluster",
             "",
@@ -206,6 +244,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--model", type=Path, default=WORK / "model_spark_bench")
     parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--engines", default="duckdb,spark", help="engines to run, in order")
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--child", choices=("duckdb", "spark"), help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
@@ -217,12 +256,18 @@ def main() -> None:
     if not (args.model / "bundle.json").is_file():
         _quick_bundle(args.model)
     data_dir = args.data or simulated_dir(args.customers)
-    duck = run_child("duckdb", data_dir, args.model, args.master)
-    spark = run_child("spark", data_dir, args.model, args.master)
+    # 1M (the default) writes spark.md; other sizes spark_<size>.md beside it
+    stem = "spark" if args.customers == 1_000_000 else f"spark_{args.customers // 1000}k"
+    results = {"data": data_record(data_dir), "commit": _commit()}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "spark.json").write_text(json.dumps({"duckdb": duck, "spark": spark}, indent=2))
-    (RESULTS / "spark.md").write_text(_markdown(duck, spark, args.master))
-    print(_markdown(duck, spark, args.master))
+    for engine in args.engines.split(","):
+        results[engine] = run_child(engine, data_dir, args.model, args.master)
+        # written after each engine: a Spark run that fails still leaves the DuckDB numbers
+        (RESULTS / f"{stem}.json").write_text(json.dumps(results, indent=2))
+    if "duckdb" in results and "spark" in results:
+        text = _markdown(results["duckdb"], results["spark"], args.master, data_dir)
+        (RESULTS / f"{stem}.md").write_text(text)
+        print(text)
 
 
 if __name__ == "__main__":
