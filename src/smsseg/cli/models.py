@@ -20,7 +20,7 @@ from smsseg.cli.app import (
     print_rows_after,
     progress,
 )
-from smsseg.spark.engine import DATA_HELP, ENGINE_HELP, SPARK_MASTER_HELP
+from smsseg.spark.engine import DATA_HELP, DEFAULT_SAMPLE, ENGINE_HELP, SPARK_MASTER_HELP
 from smsseg.timeutil import AS_OF_HELP, as_of_label, parse_as_of
 
 METRIC_LABELS = {
@@ -155,9 +155,7 @@ def print_training(done) -> None:
 @app.command()
 @handle_errors
 def train(
-    data: Annotated[
-        Path, typer.Option(help="Directory of contract tables (customers and orders at least).")
-    ],
+    data: Annotated[str, typer.Option(help=DATA_HELP + " (customers and orders at least).")],
     as_of: Annotated[
         str, typer.Option("--as-of", help=AS_OF_HELP + " Training uses only data up to it.")
     ],
@@ -177,6 +175,21 @@ def train(
     mlflow: Annotated[
         bool, typer.Option("--mlflow/--no-mlflow", help="Log runs and register models.")
     ] = True,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="duckdb (default: every customer) or spark: draw a stratified sample of "
+            "customers on Spark and train on it here (training is single-node; docs/spark.md)."
+        ),
+    ] = "duckdb",
+    spark_master: Annotated[str | None, typer.Option(help=SPARK_MASTER_HELP)] = None,
+    sample: Annotated[
+        int | None,
+        typer.Option(
+            help=f"With --engine spark: customers in the training sample (default "
+            f"{DEFAULT_SAMPLE:,}), stratified by buyer/prospect and churn label, seeded by --seed."
+        ),
+    ] = None,
 ) -> None:
     """Train churn, discount-sensitivity, next-order and (with a randomized test) uplift models."""
     from smsseg import pipeline
@@ -197,6 +210,9 @@ def train(
             experiment=experiment,
             mlflow=mlflow,
             progress=step,
+            engine=engine,
+            spark_master=spark_master,
+            sample=sample,
         )
         bar.update(task, description="training: done", completed=len(STEPS))
     print_training(done)
