@@ -1,4 +1,8 @@
-"""One local SparkSession and one generated dataset for all Spark tests (they share an xdist worker).
+"""One local SparkSession and one generated dataset per xdist worker for the Spark tests.
+
+Two xdist groups balance the two workers: ``spark`` (the tests that need the trained bundle
+and the all-tables Spark feature build) and ``spark-load`` (loading, validation and SQL tests,
+which need only a session); each worker starts one session.
 
 Spark runs on ``local[2]`` with one shuffle partition: the data is small and the machine's two
 cores are shared with the other pytest worker.

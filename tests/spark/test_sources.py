@@ -17,7 +17,7 @@ from smsseg.data.validation import DataValidationError
 from smsseg.errors import SmssegError
 from tests.spark.conftest import AS_OF, quiet_load
 
-pytestmark = pytest.mark.xdist_group("spark")
+pytestmark = pytest.mark.xdist_group("spark-load")
 
 runner = CliRunner()
 
