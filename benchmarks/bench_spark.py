@@ -265,6 +265,8 @@ def main() -> None:
     data_dir = args.data or simulated_dir(args.customers)
     # 1M (the default) writes spark.md; other sizes spark_<size>.md beside it
     stem = "spark" if args.customers == 1_000_000 else f"spark_{args.customers // 1000}k"
+    if args.engines != "duckdb,spark":  # one engine alone (e.g. DuckDB at 1M): spark_duckdb.json
+        stem += "_" + args.engines.replace(",", "_")
     results = {"data": data_record(data_dir), "commit": _commit()}
     RESULTS.mkdir(parents=True, exist_ok=True)
     for engine in args.engines.split(","):
