@@ -193,10 +193,9 @@ def _step_rows(duck: dict, spark: dict) -> list[str]:
     return rows
 
 
-def _markdown(duck: dict, spark: dict, master: str, data_dir: Path, commit: str) -> str:
-    n = duck["customers"]
+def _cluster_estimate(n: int, spark: dict) -> list[str]:
+    """100M customers on a cluster, from the per-core rates of the Spark run on ``n`` customers."""
     cores = spark["cores"]
-    ratio = spark["wall_s"] / duck["wall_s"]
     # per-core throughput of the distributed steps, measured here
     score_rate = n / spark["scoring_s"] / cores
     feature_rate = n / (spark["features_s"] - spark.get("session_s", 0.0)) / cores
@@ -204,6 +203,23 @@ def _markdown(duck: dict, spark: dict, master: str, data_dir: Path, commit: str)
     cluster_cores = executors * per_executor
     est_features = target / (feature_rate * cluster_cores)
     est_scoring = target / (score_rate * cluster_cores)
+    return [
+        "## Estimate for 100M customers on a cluster",
+        "",
+        f"Measured per core here: feature aggregation {feature_rate:,.0f} customers/s (with "
+        f"their history), scoring {score_rate:,.0f} customers/s. On {executors} executors x "
+        f"{per_executor} cores (8 GB each), assuming linear scaling of these per-partition rates: "
+        f"features ~{est_features / 60:.0f} min, scoring ~{est_scoring / 60:.0f} min, plus "
+        "shuffles. The driver, which assembles the per-customer feature frame (about 1 KB per "
+        "customer, see docs/spark.md), then needs ~100-150 GB of memory for 100M customers: "
+        "the limit to lift before that size, not the executors.",
+        "",
+    ]
+
+
+def _markdown(duck: dict, spark: dict, master: str, data_dir: Path, commit: str) -> str:
+    n = duck["customers"]
+    ratio = spark["wall_s"] / duck["wall_s"]
     return "\n".join(
         [
             f"# Spark (`{master}`) against DuckDB: features and scoring on {n:,} customers",
@@ -232,16 +248,7 @@ def _markdown(duck: dict, spark: dict, master: str, data_dir: Path, commit: str)
             "",
             *_step_rows(duck, spark),
             "",
-            "## Estimate for 100M customers on a cluster",
-            "",
-            f"Measured per core here: feature aggregation {feature_rate:,.0f} customers/s (with "
-            f"their history), scoring {score_rate:,.0f} customers/s. On {executors} executors x "
-            f"{per_executor} cores (8 GB each), assuming linear scaling of these per-partition rates: "
-            f"features ~{est_features / 60:.0f} min, scoring ~{est_scoring / 60:.0f} min, plus "
-            "shuffles. The driver, which assembles the per-customer feature frame (about 1 KB per "
-            "customer, see docs/spark.md), then needs ~100-150 GB of memory for 100M customers: "
-            "the limit to lift before that size, not the executors.",
-            "",
+            *_cluster_estimate(n, spark),
         ]
     )
 
@@ -254,12 +261,13 @@ def _projection_markdown(small: dict, duck_big: dict, target: int) -> str:
     little; the driver's collection of the feature frame grows linearly anyway.
     """
     duck_small, spark = small["duckdb"], small["spark"]
-    n_small, scale = duck_small["customers"], target / duck_small["customers"]
+    duck = duck_big["duckdb"]
+    n_small = small["data"]["customers"]
+    scale = duck["customers"] / duck_small["customers"]  # customers known at the as-of
     session = spark.get("session_s", 0.0)
     features = session + (spark["features_s"] - session) * scale
     scoring = spark["scoring_s"] * scale
     wall = spark["wall_s"] - spark["features_s"] - spark["scoring_s"] + features + scoring
-    duck = duck_big["duckdb"]
     lines = [
         f"# Spark (`local[2]`) against DuckDB at {target:,} customers: DuckDB measured, Spark "
         "projected",
@@ -285,6 +293,7 @@ def _projection_markdown(small: dict, duck_big: dict, target: int) -> str:
         "Spark measurements behind it ran on a shared machine (load average above 2 on 2 cores), "
         "which stretches them further.",
         "",
+        *_cluster_estimate(duck_small["customers"], spark),
     ]
     return "\n".join(lines)
 
