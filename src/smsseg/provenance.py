@@ -119,11 +119,15 @@ def data_fingerprint(root: str | os.PathLike) -> str | None:
     """A short digest of the contract tables of a data directory (``None`` if it has none).
 
     Content digests are computed once per file version (size and modification time) in a
-    process, so the demo's eight steps hash each file once.
+    process, so the demo's eight steps hash each file once. A URI or a Spark catalog source
+    (:mod:`smsseg.data.source`) has no fingerprint: its files are not read from here.
     """
     from smsseg.data.load import discover
+    from smsseg.data.source import is_local
     from smsseg.data.validation_cache import file_fingerprint
 
+    if not is_local(root):
+        return None
     files, _, _ = discover(Path(root))
     if not files:
         return None
@@ -145,13 +149,15 @@ def for_data(
     fingerprint: str | None = None,
 ) -> Provenance:
     """The provenance of an output computed from ``data_dir`` as of ``as_of``."""
+    from smsseg.data.source import describe
+
     if fingerprint is None and data_dir is not None:
         fingerprint = data_fingerprint(data_dir)
     return Provenance(
         kind=kind,
         as_of=parse_as_of(as_of),
         data_fingerprint=fingerprint,
-        data_dir=None if data_dir is None else str(Path(data_dir).resolve()),
+        data_dir=None if data_dir is None else describe(data_dir),
         model_version=model_version,
     )
 

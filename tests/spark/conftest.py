@@ -1,4 +1,8 @@
-"""One local SparkSession and one generated dataset for all Spark tests (they share an xdist worker).
+"""One local SparkSession and one generated dataset per xdist worker for the Spark tests.
+
+Two xdist groups balance the two workers: ``spark`` (the tests that need the trained bundle
+and the all-tables Spark feature build) and ``spark-load`` (loading, validation and SQL tests,
+which need only a session); each worker starts one session.
 
 Spark runs on ``local[2]`` with one shuffle partition: the data is small and the machine's two
 cores are shared with the other pytest worker.
@@ -28,10 +32,12 @@ SPARK_CONF = {
 
 
 @pytest.fixture(scope="session")
-def spark():
+def spark(tmp_path_factory):
     from smsseg.spark import spark_session
 
-    session = spark_session("local[2]", SPARK_CONF)
+    # catalog tables (tests/spark/test_sources.py) go to a temporary warehouse, not ./spark-warehouse
+    warehouse = tmp_path_factory.mktemp("spark-warehouse")
+    session = spark_session("local[2]", {**SPARK_CONF, "spark.sql.warehouse.dir": str(warehouse)})
     yield session
     session.stop()
 

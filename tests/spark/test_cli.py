@@ -21,11 +21,14 @@ def _run(*args: str) -> None:
 
 def test_features_score_segment_with_engine_spark(spark, orders_only_dir, bundle, tmp_path):
     from smsseg.models.bundle import save_bundle
+    from smsseg.provenance import read_provenance
 
     model = save_bundle(bundle, tmp_path / "model")
-    for engine in ("duckdb", "spark"):
+    # the Spark run reads the directory as a file: URI (Hadoop's file system, as s3a:// is read)
+    uri = orders_only_dir.resolve().as_uri()
+    for engine, data in (("duckdb", str(orders_only_dir)), ("spark", uri)):
         out = tmp_path / engine
-        common = ["--data", str(orders_only_dir), "--as-of", AS_OF, "--engine", engine]
+        common = ["--data", data, "--as-of", AS_OF, "--engine", engine]
         _run("features", *common, "--out", str(out / "features.parquet"))
         _run("score", *common, "--model", str(model), "--out", str(out / "scores.parquet"))
         tiers = tmp_path / "tiers.json"  # fitted by the DuckDB run, applied by the Spark run
@@ -36,6 +39,10 @@ def test_features_score_segment_with_engine_spark(spark, orders_only_dir, bundle
         duck = pd.read_parquet(tmp_path / "duckdb" / name)
         on_spark = pd.read_parquet(tmp_path / "spark" / name)
         pd.testing.assert_frame_equal(duck, on_spark, check_exact=False, rtol=1e-9, atol=1e-12)
+    metadata = [read_provenance(tmp_path / e / "scores.parquet") for e in ("duckdb", "spark")]
+    assert metadata[0].data_dir == str(orders_only_dir.resolve()) and metadata[1].data_dir == uri
+    assert metadata[1].data_fingerprint is None  # a URI's files are not hashed on the driver
+    assert metadata[0].model_version == metadata[1].model_version
     summary = [
         pd.read_csv(tmp_path / e / "segments/segment_summary.csv") for e in ("duckdb", "spark")
     ]

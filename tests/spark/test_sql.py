@@ -8,7 +8,7 @@ import pytest
 
 from smsseg.spark.sql import to_spark
 
-pytestmark = pytest.mark.xdist_group("spark")
+pytestmark = pytest.mark.xdist_group("spark-load")
 
 # half-way cases at 6 places (stored just below or exactly at .5) and ordinary values
 VALUES = [71.0303125, 71.0303135, 0.125, 0.375, 2.5, -2.5, 1 / 128, 3 + 1 / 128, 123.456789, 1e-7]

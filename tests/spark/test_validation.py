@@ -9,7 +9,7 @@ import pytest
 from smsseg.data import DataValidationError, load
 from tests.data.test_validation import CORRUPTIONS, valid_tables, write_dir
 
-pytestmark = pytest.mark.xdist_group("spark")
+pytestmark = pytest.mark.xdist_group("spark-load")
 
 NOW = datetime(2026, 6, 1)
 

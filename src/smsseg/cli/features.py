@@ -21,7 +21,7 @@ from smsseg.cli.app import (
 from smsseg.errors import SmssegError
 from smsseg.pipeline.feature_table import DEFAULT_MEMORY_LIMIT
 from smsseg.runtime import use_threads
-from smsseg.spark.engine import ENGINE_HELP, SPARK_MASTER_HELP
+from smsseg.spark.engine import DATA_HELP, ENGINE_HELP, SPARK_MASTER_HELP
 from smsseg.timeutil import AS_OF_HELP, as_of_label
 
 
@@ -29,8 +29,8 @@ from smsseg.timeutil import AS_OF_HELP, as_of_label
 @handle_errors
 def features(
     data: Annotated[
-        Path | None,
-        typer.Option("--data", help="Directory of contract tables. Required (unless --list)."),
+        str | None,
+        typer.Option("--data", help=DATA_HELP + " Required (unless --list)."),
     ] = None,
     as_of: Annotated[
         str | None, typer.Option("--as-of", help=AS_OF_HELP + " Required (unless --list).")

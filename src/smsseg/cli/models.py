@@ -22,7 +22,7 @@ from smsseg.cli.app import (
     progress,
 )
 from smsseg.runtime import use_threads
-from smsseg.spark.engine import ENGINE_HELP, SPARK_MASTER_HELP
+from smsseg.spark.engine import DATA_HELP, DEFAULT_SAMPLE, ENGINE_HELP, SPARK_MASTER_HELP
 from smsseg.timeutil import AS_OF_HELP, as_of_label, parse_as_of
 
 METRIC_LABELS = {
@@ -156,9 +156,7 @@ def print_training(done) -> None:
 @app.command()
 @handle_errors
 def train(
-    data: Annotated[
-        Path, typer.Option(help="Directory of contract tables (customers and orders at least).")
-    ],
+    data: Annotated[str, typer.Option(help=DATA_HELP + " (customers and orders at least).")],
     as_of: Annotated[
         str, typer.Option("--as-of", help=AS_OF_HELP + " Training uses only data up to it.")
     ],
@@ -186,6 +184,21 @@ def train(
             "(all their rows; see docs/models.md); 0 = every customer.",
         ),
     ] = config.DEFAULT_MAX_TRAIN_CUSTOMERS,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="duckdb (default; trains on --max-customers) or spark: draw a stratified sample of "
+            "customers on Spark and train on it here (training is single-node; docs/spark.md)."
+        ),
+    ] = "duckdb",
+    spark_master: Annotated[str | None, typer.Option(help=SPARK_MASTER_HELP)] = None,
+    sample: Annotated[
+        int | None,
+        typer.Option(
+            help=f"With --engine spark: customers in the training sample (default "
+            f"{DEFAULT_SAMPLE:,}), stratified by buyer/prospect and churn label, seeded by --seed."
+        ),
+    ] = None,
 ) -> None:
     """Train churn, discount-sensitivity, next-order and (with a randomized test) uplift models."""
     from smsseg import pipeline
@@ -207,6 +220,9 @@ def train(
             experiment=experiment,
             mlflow=mlflow,
             progress=step,
+            engine=engine,
+            spark_master=spark_master,
+            sample=sample,
         )
         bar.update(task, description="training: done", completed=len(STEPS))
     print_training(done)
@@ -215,7 +231,7 @@ def train(
 @app.command()
 @handle_errors
 def score(
-    data: Annotated[Path, typer.Option(help="Directory of contract tables.")],
+    data: Annotated[str, typer.Option(help=DATA_HELP)],
     as_of: Annotated[
         str, typer.Option("--as-of", help=AS_OF_HELP + " Features use only data up to it.")
     ],

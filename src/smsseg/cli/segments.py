@@ -21,7 +21,7 @@ from smsseg.cli.app import (
     print_rows_after,
 )
 from smsseg.runtime import use_threads
-from smsseg.spark.engine import ENGINE_HELP, SPARK_MASTER_HELP
+from smsseg.spark.engine import DATA_HELP, ENGINE_HELP, SPARK_MASTER_HELP
 from smsseg.timeutil import AS_OF_HELP, as_of_label
 
 
@@ -79,7 +79,7 @@ def print_tier_profile(profile: pd.DataFrame) -> None:
 @app.command()
 @handle_errors
 def segment(
-    data: Annotated[Path, typer.Option(help="Directory of contract tables.")],
+    data: Annotated[str, typer.Option(help=DATA_HELP)],
     as_of: Annotated[str, typer.Option(help=AS_OF_HELP)],
     scores: Annotated[
         Path, typer.Option(help="Scores Parquet of `smsseg score` on DATA as of the same instant.")

@@ -8,7 +8,7 @@ where the model lives (:func:`smsseg.models.bundle.model_dir`), MLflow, files wi
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -71,6 +71,9 @@ def train(
     experiment: str = "smsseg",
     mlflow: bool = True,
     progress: Progress = None,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
+    sample: int | None = None,
 ) -> TrainOutput:
     """Train every model on ``data`` as of ``as_of``, log it to MLflow, save it as ``model``.
 
@@ -84,25 +87,51 @@ def train(
     experiment : MLflow experiment (and registered model) prefix.
     mlflow : log runs and register the models; without it the version is ``<model>@<as_of>``.
     progress : called with each training step's name (:data:`smsseg.models.train.STEPS`).
+    engine, spark_master : ``duckdb`` (default) trains on ``settings.max_customers`` customers
+        (a seeded sample when there are more); ``spark`` draws a stratified sample of customers
+        on Spark and trains on all of it here, single-node (:mod:`smsseg.spark.sample`;
+        ``docs/spark.md``).
+    sample : customers in the Spark sample (default
+        :data:`smsseg.spark.sample.DEFAULT_SAMPLE`); only with ``engine="spark"``.
 
     Raises
     ------
     SmssegError
-        A bad ``as_of`` or horizon, data that breaks the contract or cannot train a model.
+        A bad ``as_of``, horizon or sample size, data that breaks the contract or cannot train a
+        model.
     """
     from smsseg.data.load import load
+    from smsseg.data.source import local_dir
     from smsseg.models.bundle import model_dir, save_bundle
     from smsseg.models.train import TrainSettings, train_models
     from smsseg.provenance import rows_after
+    from smsseg.spark.engine import check_engine
 
     stamp = parse_as_of(as_of, "--as-of")
     settings = settings or TrainSettings()
     if settings.horizon_days < 1:
         raise SmssegError(f"--horizon-days={settings.horizon_days} must be >= 1")
     directory = model_dir(model)
-    dataset = load(data)
-    after = rows_after(dataset, stamp)
+    if check_engine(engine) == "duckdb":
+        if sample is not None:
+            raise SmssegError(
+                f"--sample={sample} draws a sample on Spark: use it with --engine spark "
+                "(the DuckDB engine samples with --max-customers)"
+            )
+        dataset = load(local_dir(data))
+        after = rows_after(dataset, stamp)
+        drawn = None
+    else:
+        dataset, after, drawn = _spark_sample(data, stamp, settings, spark_master, sample)
+        # The Spark sample is the training sample: sampling it again would undo its strata.
+        settings = replace(settings, max_customers=None)
     result = train_models(dataset, stamp, settings, progress=progress)
+    if drawn is not None:
+        result.bundle.meta["training_sample"] = drawn.describe()
+        result.notes.append(
+            f"trained on a stratified sample of {len(drawn.customer_ids):,} of "
+            f"{drawn.population:,} customers drawn on Spark (seed {drawn.seed})"
+        )
     logged, uri = {}, None
     if mlflow:
         from smsseg.tracking import configure, log_training
@@ -114,6 +143,24 @@ def train(
     save_bundle(result.bundle, directory)
     write_parquet(result.churn_test, directory / CHURN_TEST_FILE, index=False)
     return TrainOutput(result, directory, logged, uri, after)
+
+
+def _spark_sample(data, stamp, settings, spark_master, sample):
+    """Load ``data`` on Spark, draw the stratified training sample, collect it (DuckDB)."""
+    from smsseg.provenance import rows_after
+    from smsseg.spark.engine import load_data
+    from smsseg.spark.sample import DEFAULT_SAMPLE, collect_sample, stratified_sample
+
+    everything = load_data(data, "spark", spark_master)
+    after = rows_after(everything, stamp)
+    drawn = stratified_sample(
+        everything,
+        stamp,
+        settings.horizon_days,
+        DEFAULT_SAMPLE if sample is None else sample,
+        settings.seed,
+    )
+    return collect_sample(everything, drawn), after, drawn
 
 
 def score(

@@ -28,6 +28,7 @@ from smsseg.data.load import (
     file_problems,
     typed_select,
 )
+from smsseg.data.source import catalog_database, is_uri
 from smsseg.data.validation import (
     DataValidationError,
     Problem,
@@ -59,10 +60,6 @@ _DUCKDB_NAMES = {
 
 def _duckdb_name(data_type) -> str:
     return _DUCKDB_NAMES.get(type(data_type), data_type.simpleString().upper())
-
-
-def _is_uri(path: str) -> bool:
-    return "://" in path or path.startswith("dbfs:")
 
 
 def _discover_uri(spark, root: str) -> tuple[dict[str, str], list[Problem]]:
@@ -102,9 +99,45 @@ def _discover_uri(spark, root: str) -> tuple[dict[str, str], list[Problem]]:
     return {name: paths[0] for name, paths in found.items()}, errors
 
 
-def _read(spark, path: str):
-    """The raw rows of one table file, numbered in file order (:data:`POSITION_COLUMN`)."""
-    if path.endswith(".parquet"):
+def _discover_catalog(spark, database: str) -> tuple[dict[str, str], list[Problem]]:
+    """The contract tables among the tables of ``database`` in the session's catalog.
+
+    Each contract table ``<name>`` is the catalog table ``<database>.<name>`` (Delta, Parquet,
+    Hive, views: whatever ``spark.table`` reads); optional ones may be absent.
+    """
+    if not spark.catalog.databaseExists(database):
+        return {}, [
+            Problem(
+                f"catalog:{database}",
+                None,
+                "database_exists",
+                f"database '{database}' does not exist in the Spark catalog",
+            )
+        ]
+    found = {
+        name: f"{database}.{name}"
+        for name in TABLES
+        if spark.catalog.tableExists(f"{database}.{name}")
+    }
+    errors = [
+        Problem(
+            f"{database}.{spec.name}",
+            None,
+            "required_table",
+            f"required table '{spec.name}' is missing (create the table {database}.{spec.name})",
+        )
+        for spec in TABLES.values()
+        if spec.required and spec.name not in found
+    ]
+    return found, errors
+
+
+def _read(spark, path: str, catalog: bool = False):
+    """The raw rows of one table file (or catalog table), numbered in file order
+    (:data:`POSITION_COLUMN`)."""
+    if catalog:
+        frame = spark.table(path)
+    elif path.endswith(".parquet"):
         frame = spark.read.parquet(path)
     else:
         # every cell as text, as DuckDB's all_varchar read: parsing is the contract checks' job
@@ -123,8 +156,10 @@ def load_spark(
 
     Parameters
     ----------
-    path : local directory or a URI Spark can read (``s3a://bucket/shop``, ``dbfs:/shop``) with
-        ``<table>.parquet`` or ``<table>.csv`` files.
+    path : local directory or a URI Spark can read (``s3a://bucket/shop``, ``dbfs:/shop``,
+        ``file:/data/shop``) with ``<table>.parquet`` or ``<table>.csv`` files, or
+        ``catalog:<database>`` for the tables ``<database>.customers``, ``<database>.orders``, ...
+        of the session's catalog (:mod:`smsseg.data.source`).
     spark : the SparkSession (default: :func:`smsseg.spark.spark_session`).
     validate : run the contract checks (as Spark queries).
     now : the moment after which timestamps count as "in the future" (default: the clock, UTC).
@@ -144,10 +179,13 @@ def load_spark(
 
     spark = spark or spark_session()
     root = str(path)
-    if _is_uri(root):
+    database = catalog_database(root)
+    warnings: list[Problem] = []
+    local_root = None
+    if database is not None:
+        files, errors = _discover_catalog(spark, database)
+    elif is_uri(root):
         files, errors = _discover_uri(spark, root)
-        warnings: list[Problem] = []
-        local_root = None
     else:
         found, errors, warnings = discover(Path(root))
         files = {name: str(p) for name, p in found.items()}
@@ -157,7 +195,11 @@ def load_spark(
     for warning in warnings:
         log.warning(warning.render())
     con = SparkConnection(spark)
-    labels = {name: Path(files[name]).name for name in TABLES if name in files}
+    labels = {
+        name: files[name] if database is not None else Path(files[name]).name
+        for name in TABLES
+        if name in files
+    }
     report = ValidationReport()
     checked_at = now or now_utc()
     if validate and local_root is not None:
@@ -174,7 +216,7 @@ def load_spark(
         if labels[name] in broken:
             continue
         try:
-            raw = _read(spark, files[name])
+            raw = _read(spark, files[name], catalog=database is not None)
         except Exception as exc:  # Spark's reader errors share no base class with py4j's
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
             report.errors.append(

@@ -64,9 +64,21 @@ def _churn_metrics(result: TrainResult) -> dict[str, float]:
     return out
 
 
+def _sample_params(result: TrainResult) -> dict:
+    """How a Spark training sample was drawn (``smsseg train --engine spark``); else nothing."""
+    sample = result.bundle.meta.get("training_sample")
+    if not sample:
+        return {"training_engine": "duckdb"}
+    params = {"training_engine": sample["engine"]}
+    params |= {f"sample.{k}": v for k, v in sample.items() if k not in ("engine", "strata")}
+    for stratum, (population, sampled) in sample["strata"].items():
+        params[f"sample.stratum.{stratum}"] = f"{sampled} of {population}"
+    return params
+
+
 def _settings_params(result: TrainResult) -> dict:
     s = result.settings
-    return {
+    return _sample_params(result) | {
         "as_of": result.bundle.meta["as_of"],
         "horizon_days": s.horizon_days,
         "n_snapshots": s.n_snapshots,
