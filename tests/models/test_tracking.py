@@ -59,6 +59,8 @@ def test_run_logs_params_fingerprint_features_metrics_and_plots(logged, store):
     assert params["horizon_days"] == "90" and params["as_of"] == "2025-12-31"
     assert params["churn.learning_rate"] == "0.15" and "churn.calibration_chosen" in params
     assert len(params["data.content_sha256"]) == 64
+    # the DuckDB engine records how its training customers were drawn, as Spark does
+    assert params["training_engine"] == "duckdb" and params["sample.sampled"] in ("True", "False")
     for score in ("model", "bgnbd", "recency_rule"):
         for metric in (
             "roc_auc",

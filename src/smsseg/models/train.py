@@ -508,7 +508,13 @@ def _training_sample(data: Dataset, settings: TrainSettings) -> tuple[Dataset, d
     if limit is not None and limit < 1:
         raise SmssegError(f"max_customers={limit} must be >= 1 (or None for every customer)")
     total = customer_count(data)
-    info = {"max_customers": limit, "customers": total, "sampled": False, "seed": settings.seed}
+    info = {
+        "engine": "duckdb",
+        "max_customers": limit,
+        "customers": total,
+        "sampled": False,
+        "seed": settings.seed,
+    }
     if limit is None or total <= limit:
         return data, {**info, "notes": []}
     note = (

@@ -65,13 +65,12 @@ def _churn_metrics(result: TrainResult) -> dict[str, float]:
 
 
 def _sample_params(result: TrainResult) -> dict:
-    """How a Spark training sample was drawn (``smsseg train --engine spark``); else nothing."""
-    sample = result.bundle.meta.get("training_sample")
-    if not sample:
-        return {"training_engine": "duckdb"}
-    params = {"training_engine": sample["engine"]}
+    """How the training customers were drawn: the DuckDB engine's seeded sample
+    (``--max-customers``) or a Spark stratified sample (``--engine spark``)."""
+    sample = result.bundle.meta.get("training_sample") or {}
+    params = {"training_engine": sample.get("engine", "duckdb")}
     params |= {f"sample.{k}": v for k, v in sample.items() if k not in ("engine", "strata")}
-    for stratum, (population, sampled) in sample["strata"].items():
+    for stratum, (population, sampled) in sample.get("strata", {}).items():
         params[f"sample.stratum.{stratum}"] = f"{sampled} of {population}"
     return params
 
