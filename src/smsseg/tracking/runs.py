@@ -67,8 +67,8 @@ def _churn_metrics(result: TrainResult) -> dict[str, float]:
 def _sample_params(result: TrainResult) -> dict:
     """How a Spark training sample was drawn (``smsseg train --engine spark``); else nothing."""
     sample = result.bundle.meta.get("training_sample")
-    if not sample:
-        return {"training_engine": "duckdb"}
+    if not sample or "engine" not in sample:  # DuckDB's --max-customers record: no strata
+        return {"training_engine": "duckdb"} | {f"sample.{k}": v for k, v in (sample or {}).items()}
     params = {"training_engine": sample["engine"]}
     params |= {f"sample.{k}": v for k, v in sample.items() if k not in ("engine", "strata")}
     for stratum, (population, sampled) in sample["strata"].items():
