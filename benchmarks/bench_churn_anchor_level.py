@@ -341,6 +341,17 @@ def _seed_markdown(seeds: list[dict]) -> list[str]:
             f"| {r['ece']:.4f} | {r['ece_plain_anchor']:.4f} | {r['ece_oracle_level']:.4f} "
             f"| {r['gain_vs_bgnbd']:+.4f} | {r['reported_minus_realized']:+.4f} |"
         )
+    lines += ["", "Per row over these seeds (ECE <= 0.03; |reported − realized| <= 0.03):", ""]
+    frame = pd.DataFrame(seeds)
+    for (as_of, horizon), g in frame.groupby(["as_of", "horizon_days"], sort=False):
+        n = len(g)
+        lines.append(
+            f"* {as_of} / {horizon}: deployed {int((g['ece'] <= 0.03).sum())}/{n}, plain anchor "
+            f"{int((g['ece_plain_anchor'] <= 0.03).sum())}/{n}, oracle-level floor "
+            f"{g['ece_oracle_level'].min():.4f}–{g['ece_oracle_level'].max():.4f}; forecast "
+            f"{int((g['reported_minus_realized'].abs() <= 0.03).sum())}/{n}; gain "
+            f"{g['gain_vs_bgnbd'].min():+.4f} to {g['gain_vs_bgnbd'].max():+.4f}"
+        )
     lines.append("")
     return lines
 
