@@ -131,6 +131,8 @@ def test_backtest_reports_every_population_and_the_realized_label(cdnow_dir):
     scorer = ChurnScorer.from_dict(result.train.bundle.meta["churn_scorer"])
     expected = champion if scorer.calibration == "trained" else scorer.anchor(champion)
     np.testing.assert_allclose(result.rows["smsseg"], expected)
+    # a strict out-of-time test judges the calibration: the anchor's level is never averaged
+    assert scorer.anchor_level == {}
     assert (buyers["n"] == len(result.rows)).all()
     summary = result.summary()
     assert summary["validation"] == "out_of_time" and np.isfinite(summary["reported_auc"])
@@ -212,6 +214,22 @@ def test_early_snapshots_are_skipped_and_short_histories_still_train(cdnow_dir):
     assert any("skipped" in note for note in result.notes)
     assert any("customer-disjoint" in note for note in result.notes)
     assert result.churn_table is not None and result.bundle.churn is not None
+    # no strict test: the anchor's level is the average of BG/NBD's and the trained map's, and
+    # the buyers' scores at the as-of date have that mean
+    scorer = ChurnScorer.from_dict(result.bundle.meta["churn_scorer"])
+    assert scorer.calibration == "bgnbd_anchor"
+    level = scorer.anchor_level
+    assert level["target"] == pytest.approx((level["bgnbd"] + level["trained"]) / 2)
+    assert abs(level["bgnbd"] - level["trained"]) > 1e-3  # the case is not trivial
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        features = build_scoring_features(load(cdnow_dir), "1997-06-30", result.bundle)
+    scores = predict_scores(features, result.bundle, "1997-06-30", has_discounts=False)
+    buyers = features["frequency"].to_numpy() > 0
+    assert scores["churn_probability"].to_numpy()[buyers].mean() == pytest.approx(
+        level["target"], abs=1e-6
+    )
+    assert any("average of BG/NBD's" in note for note in result.notes)
     # the held-out customers are never in the validation model's rows
     frame = result.snapshots
     masks = split_by_plan(frame, plan, result.settings.test_share, result.settings.seed)

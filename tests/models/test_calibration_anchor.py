@@ -10,7 +10,13 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from smsseg.models.calibration import Calibrator, _logit
-from smsseg.models.champion import ChurnScorer, choose_calibration, fit_bgnbd_anchor
+from smsseg.models.champion import (
+    ChurnScorer,
+    choose_calibration,
+    fit_bgnbd_anchor,
+    level_averaged_anchor,
+    with_mean,
+)
 from smsseg.models.metrics import expected_roc_auc
 
 
@@ -96,3 +102,47 @@ def test_the_calibration_rule():
         "bgnbd_anchor"
     )
     assert choose_calibration("out_of_time", _test_rows(stale, truth, y), False)[0] == "trained"
+
+
+def test_with_mean_moves_the_level_and_keeps_the_spread_and_the_ranking():
+    rng = np.random.default_rng(5)
+    p = rng.uniform(0.05, 0.95, size=3000)
+    anchor = Calibrator("sigmoid", coef=1.3, intercept=0.2)
+    for target in (0.3, 0.55, 0.9):
+        moved = with_mean(anchor, p, target)
+        assert np.mean(moved(p)) == pytest.approx(target, abs=1e-6)
+        assert moved.coef == anchor.coef
+        assert (np.argsort(moved(p), kind="stable") == np.argsort(p, kind="stable")).all()
+
+
+def test_level_averaged_anchor_meets_halfway_on_the_buyers_only():
+    rng = np.random.default_rng(6)
+    truth = rng.uniform(0.2, 0.95, size=4000)
+    trained = _sigmoid(_logit(truth) - 0.8)  # the trained map: right ranking, level too low
+    bgnbd = _sigmoid(1.2 * _logit(truth) + 0.6)  # BG/NBD: another spread, level too high
+    buyers = np.ones(truth.size, dtype=bool)
+    buyers[:500] = False  # prospects: BG/NBD cannot score them (1.0), they must not count
+    bgnbd[:500] = 1.0
+    trained[:500] = 0.01
+    anchor = fit_bgnbd_anchor(trained, bgnbd, buyers)
+    # the plain anchor takes BG/NBD's level (its cross-entropy fit matches the weighted mean)
+    assert np.mean(anchor(trained[buyers])) == pytest.approx(np.mean(bgnbd[buyers]), abs=1e-3)
+    averaged, record = level_averaged_anchor(anchor, trained, bgnbd, buyers)
+    halfway = (np.mean(bgnbd[buyers]) + np.mean(trained[buyers])) / 2
+    assert record["target"] == pytest.approx(halfway)
+    assert record["bgnbd"] == pytest.approx(np.mean(bgnbd[buyers]))
+    assert record["trained"] == pytest.approx(np.mean(trained[buyers]))
+    assert np.mean(averaged(trained[buyers])) == pytest.approx(halfway, abs=1e-6)
+    assert averaged.coef == anchor.coef  # the spread stays BG/NBD's
+    # weight 1 is the plain anchor's level; no anchor stays no anchor
+    full, _ = level_averaged_anchor(anchor, trained, bgnbd, buyers, weight=1.0)
+    assert full.intercept == pytest.approx(anchor.intercept, abs=1e-3)
+    assert level_averaged_anchor(None, trained, bgnbd, buyers) == (None, {})
+
+
+def test_the_anchor_level_round_trips_in_the_scorer():
+    record = {"bgnbd": 0.8, "trained": 0.6, "target": 0.7}
+    scorer = ChurnScorer("model", calibration="bgnbd_anchor", anchor_level=record)
+    assert ChurnScorer.from_dict(scorer.to_dict()).anchor_level == record
+    old = {k: v for k, v in scorer.to_dict().items() if k != "anchor_level"}
+    assert ChurnScorer.from_dict(old).anchor_level == {}

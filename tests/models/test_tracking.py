@@ -85,6 +85,8 @@ def test_run_logs_params_fingerprint_features_metrics_and_plots(logged, store):
     # the calibration chosen and the AUC forecast for the as-of date are logged with the run
     scorer = result.bundle.meta["churn_scorer"]
     assert params["churn_calibration"] == scorer["calibration"]
+    # out of time: the anchor, when used, keeps BG/NBD's level
+    assert params["churn_anchor_level"] == ("bgnbd" if scorer["calibration"] != "trained" else "-")
     forecast = result.bundle.meta["metrics"]["churn_forecast"]
     assert metrics["forecast.roc_auc"] == pytest.approx(forecast["roc_auc"])
     assert metrics["forecast.test_roc_auc"] == pytest.approx(

@@ -40,6 +40,7 @@ from smsseg.models.champion import (
     fit_bgnbd_anchor,
     fit_bgnbd_scorer,
     headline_population,
+    level_averaged_anchor,
     population_masks,
     population_tables,
 )
@@ -454,7 +455,9 @@ def calibrate_at_as_of(
     The churn features are built as of the training date (as scoring will build them), the
     champion scores them, and :func:`~smsseg.models.champion.choose_calibration` decides whether
     the buyers' probabilities are re-anchored to BG/NBD there (the anchor is fitted here, without
-    labels, and stored in the scorer); :func:`~smsseg.models.season.choose_seasonal_shift`
+    labels, and stored in the scorer; without a strict test its level is averaged with the
+    trained map's, :func:`~smsseg.models.champion.level_averaged_anchor`);
+    :func:`~smsseg.models.season.choose_seasonal_shift`
     decides the seasonal shift. See :func:`forecast_auc` for the forecast. Each anchor (at the
     test snapshot, at the as-of date) is fitted once and used by all three.
 
@@ -482,6 +485,20 @@ def calibrate_at_as_of(
     )
     if calibration == "bgnbd_anchor" and anchor is None:
         calibration, why = "trained", "no BG/NBD anchor could be fitted at the as-of date"
+    if calibration == "bgnbd_anchor" and kind != "out_of_time":
+        # no strict test to say whose level is right: the average of BG/NBD's and the trained
+        # map's, made the same way at the test snapshot so the AUC forecast compares like terms
+        anchor, level = level_averaged_anchor(anchor, p, bgnbd_p, buyers)
+        if len(test):
+            test_anchor, _ = level_averaged_anchor(
+                test_anchor, test_p, test["bgnbd_raw"].to_numpy(dtype=np.float64), test_buyers
+            )
+        scorer = replace(scorer, anchor_level=level)
+        if level:
+            why += (
+                f"; its level is the average of BG/NBD's ({level['bgnbd']:.3f}) and the trained "
+                f"calibration's ({level['trained']:.3f}) buyers' churn rate: {level['target']:.3f}"
+            )
     if calibration == "bgnbd_anchor":
         scorer = replace(scorer, calibration=calibration, anchor=anchor)
     forecast = forecast_auc(test, headline, test_anchor, p, anchor, buyers)

@@ -91,8 +91,22 @@ def _settings_params(result: TrainResult) -> dict:
         "churn_scorer": result.champion,
         "churn_scorer_reason": result.champion_reason[:500],
         "churn_calibration": result.bundle.meta["churn_scorer"].get("calibration", "trained"),
+        "churn_anchor_level": _anchor_level(result.bundle.meta["churn_scorer"]),
         "headline_population": result.headline,
     }
+
+
+def _anchor_level(scorer: dict) -> str:
+    """How the BG/NBD anchor's level was set: ``-`` (no anchor), ``bgnbd`` or the average."""
+    if scorer.get("calibration", "trained") != "bgnbd_anchor":
+        return "-"
+    level = scorer.get("anchor_level") or {}
+    if not level:
+        return "bgnbd"
+    return (
+        f"average: bgnbd {level['bgnbd']:.4f}, trained {level['trained']:.4f} -> "
+        f"{level['target']:.4f}"
+    )
 
 
 def _model_params(model, prefix: str) -> dict:
