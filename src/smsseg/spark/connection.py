@@ -6,7 +6,8 @@ handful of calls (``execute(...).fetchall() / .fetchone() / .df()``, ``sql(...).
 answers the same calls by transpiling each statement to Spark SQL (:func:`~smsseg.spark.sql.to_spark`)
 and running it on a SparkSession, so the declarations and the code that turns them into SQL are
 shared by both engines, unchanged. Temporary tables become persisted temporary views (DuckDB
-materialises them; Spark would otherwise recompute them at every use).
+materialises them; Spark would otherwise recompute them at every use), and materialised when
+they are created, as DuckDB does, not at the first query that reads them.
 """
 
 from __future__ import annotations
@@ -89,6 +90,10 @@ class SparkConnection:
         if match := _CREATE_TABLE.match(sql):
             name, select = match.groups()
             frame = self.frame(select).persist()
+            # Materialised now, as DuckDB's CREATE TEMP TABLE is: left lazy, every family's
+            # aggregation ran inside the first query that read it (the assembly's joins),
+            # 2.5x slower at 200k customers (docs/spark.md, "Why slower").
+            _run(frame.count)
             frame.createOrReplaceTempView(name)
             self.persisted[name] = frame
             return SparkResult(None)
