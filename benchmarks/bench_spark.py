@@ -180,9 +180,8 @@ def _commit() -> str:
 def _step_rows(duck: dict, spark: dict) -> list[str]:
     """Seconds per feature family on both engines (the families run one after the other)."""
     rows = [
-        "Seconds per feature step. Spark is lazy: its family steps only declare persisted views, "
-        "and every family's aggregation runs in `join`, where the first action needs them; on "
-        "DuckDB each family runs in its own step.",
+        "Seconds per feature step. On both engines each family's aggregation runs (and is kept "
+        "as a temporary table) in its own step; `join` reads them onto the population.",
         "",
         "| feature step | DuckDB (s) | Spark (s) |",
         "|---|---:|---:|",

@@ -91,8 +91,9 @@ class SparkConnection:
             name, select = match.groups()
             frame = self.frame(select).persist()
             # Materialised now, as DuckDB's CREATE TEMP TABLE is: left lazy, every family's
-            # aggregation ran inside the first query that read it (the assembly's joins),
-            # 2.5x slower at 200k customers (docs/spark.md, "Why slower").
+            # aggregation ran inside the first query that read it (the assembly's join step),
+            # so the per-step timings and a failing family's error pointed at the wrong step.
+            # The work is the same either way (measured: docs/spark.md, "Limits").
             _run(frame.count)
             frame.createOrReplaceTempView(name)
             self.persisted[name] = frame
