@@ -6,7 +6,8 @@ handful of calls (``execute(...).fetchall() / .fetchone() / .df()``, ``sql(...).
 answers the same calls by transpiling each statement to Spark SQL (:func:`~smsseg.spark.sql.to_spark`)
 and running it on a SparkSession, so the declarations and the code that turns them into SQL are
 shared by both engines, unchanged. Temporary tables become persisted temporary views (DuckDB
-materialises them; Spark would otherwise recompute them at every use).
+materialises them; Spark would otherwise recompute them at every use), and materialised when
+they are created, as DuckDB does, not at the first query that reads them.
 """
 
 from __future__ import annotations
@@ -89,6 +90,11 @@ class SparkConnection:
         if match := _CREATE_TABLE.match(sql):
             name, select = match.groups()
             frame = self.frame(select).persist()
+            # Materialised now, as DuckDB's CREATE TEMP TABLE is: left lazy, every family's
+            # aggregation ran inside the first query that read it (the assembly's join step),
+            # so the per-step timings and a failing family's error pointed at the wrong step.
+            # The work is the same either way (measured: docs/spark.md, "Limits").
+            _run(frame.count)
             frame.createOrReplaceTempView(name)
             self.persisted[name] = frame
             return SparkResult(None)
