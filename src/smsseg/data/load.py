@@ -445,8 +445,25 @@ def truncate(data: Dataset, as_of: datetime | pd.Timestamp) -> Dataset:
 
     stamp = parse_as_of(as_of)
     literal = f"TIMESTAMP '{stamp.floor('us').isoformat(sep=' ')}'"
-    # snapshot columns describe the *full* export: date them explicitly, or the cut copy's own
-    # (earlier) export time would make today's values look valid at the cut
+
+    def keep(name: str, spec) -> str:
+        if spec.time_column:
+            return f"t.{quote(spec.time_column)} <= {literal}"
+        if name == "order_items":
+            return f"t.order_id IN (SELECT order_id FROM orders WHERE ordered_at <= {literal})"
+        return ""
+
+    return copy_rows(data, keep, f"to {stamp.isoformat()}")
+
+
+def copy_rows(data: Dataset, keep, label: str) -> Dataset:
+    """An in-memory copy of ``data`` with, per table, the rows that ``keep(name, spec)`` selects.
+
+    ``keep`` returns a SQL condition on the table's rows (aliased ``t``; ``""``: every row).
+    Shared by :func:`truncate` and :func:`smsseg.data.sample.sample_customers`. Snapshot-only
+    columns keep the *full* export's date: without it the copy's own (earlier) export time would
+    make today's values look valid in the copy. ``label`` is appended to each table's label.
+    """
     exported = data.con.execute(f"SELECT {export_time_sql()}").fetchall()[0][0]
     con = connect()
     sources, labels = {}, {}
@@ -456,18 +473,12 @@ def truncate(data: Dataset, as_of: datetime | pd.Timestamp) -> Dataset:
         columns = ", ".join(f"t.{quote(c)}" for c in supplied)
         if spec.snapshot_columns and "snapshot_at" not in supplied and exported is not None:
             columns += f", TIMESTAMP '{pd.Timestamp(exported).isoformat(sep=' ')}' AS snapshot_at"
-        if spec.time_column:
-            where = f"WHERE t.{quote(spec.time_column)} <= {literal}"
-        elif name == "order_items":
-            where = (
-                f"WHERE t.order_id IN (SELECT order_id FROM orders WHERE ordered_at <= {literal})"
-            )
-        else:
-            where = ""
+        condition = keep(name, spec)
+        where = f"WHERE {condition}" if condition else ""
         table = data.con.sql(f"SELECT {columns} FROM {name} AS t {where}").to_arrow_table()
         con.register(f"_raw_{name}", table)
         sources[name] = f"_raw_{name}"
-        labels[name] = f"{data.present[name]} (to {stamp.isoformat()})"
+        labels[name] = f"{data.present[name]} ({label})"
     out = _build(con, sources, labels, False, None, None)
     out.report = data.report
     return out

@@ -13,9 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from smsseg.data.contract import TABLES, export_time_sql
-from smsseg.data.load import Dataset, _build, connect
-from smsseg.data.validation import quote
+from smsseg.data.load import Dataset, copy_rows
 
 
 def customer_count(data: Dataset) -> int:
@@ -54,27 +52,16 @@ def sample_customers(data: Dataset, n: int, seed: int) -> Dataset:
     source = data.con
     # a registered frame is a temporary view: visible to this connection only, unregistered below
     source.register("_sampled_ids", chosen)
-    exported = source.execute(f"SELECT {export_time_sql()}").fetchall()[0][0]
     in_sample = "customer_id IN (SELECT customer_id FROM _sampled_ids)"
-    con = connect()
-    sources, labels = {}, {}
-    for name in data.present:
-        spec = TABLES[name]
-        supplied = data._columns.get(name, spec.column_names)
-        columns = ", ".join(f"t.{quote(c)}" for c in supplied)
-        if spec.snapshot_columns and "snapshot_at" not in supplied and exported is not None:
-            columns += f", TIMESTAMP '{pd.Timestamp(exported).isoformat(sep=' ')}' AS snapshot_at"
+
+    def keep(name: str, spec) -> str:
         if "customer_id" in spec.column_names:
-            where = f"WHERE t.{in_sample}"
-        elif name == "order_items":
-            where = f"WHERE t.order_id IN (SELECT order_id FROM orders WHERE {in_sample})"
-        else:
-            where = ""
-        table = source.sql(f"SELECT {columns} FROM {name} AS t {where}").to_arrow_table()
-        con.register(f"_raw_{name}", table)
-        sources[name] = f"_raw_{name}"
-        labels[name] = f"{data.present[name]} (sample of {n:,} customers, seed {seed})"
-    source.unregister("_sampled_ids")
-    out = _build(con, sources, labels, False, None, None)
-    out.report = data.report
-    return out
+            return f"t.{in_sample}"
+        if name == "order_items":
+            return f"t.order_id IN (SELECT order_id FROM orders WHERE {in_sample})"
+        return ""  # products, promotions: shared by every customer
+
+    try:
+        return copy_rows(data, keep, f"sample of {n:,} customers, seed {seed}")
+    finally:
+        source.unregister("_sampled_ids")
