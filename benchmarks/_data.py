@@ -142,6 +142,11 @@ def commit() -> str:
     return head + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
+def load_average() -> str:
+    """The 1, 5 and 15-minute load averages (timings on a busy machine are inflated)."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 if __name__ == "__main__":
     size = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     print(simulated_dir(size))

@@ -29,7 +29,7 @@ import time
 import warnings
 from pathlib import Path
 
-from _data import data_line, data_record, simulated_dir
+from _data import commit, data_line, data_record, load_average, simulated_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / "_work"
@@ -187,17 +187,6 @@ def _markdown(r: dict) -> str:
     )
 
 
-def _load() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
-def _commit() -> str:
-    out = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-    )
-    return out.stdout.strip() or "unknown"
-
-
 def _end_to_end(data_dir: Path, model_dir: Path) -> dict:
     """``smsseg score`` as a user runs it, in its own process: wall time and peak RSS."""
     start = time.perf_counter()
@@ -247,7 +236,7 @@ def main() -> None:
     if not (model_dir / "bundle.json").is_file():
         sys.exit(f"no model at {model_dir}: run benchmarks/bench_train.py first (it saves one)")
     data_dir = data_dir or simulated_dir(args.customers)
-    load_before = _load()
+    load_before = load_average()
     # end to end first: its peak is the only process alive, so RUSAGE_CHILDREN is its own
     end_to_end = _end_to_end(data_dir, model_dir)
     tmp = WORK / "score_child.json"
@@ -278,14 +267,14 @@ def main() -> None:
         "wall_s": wall,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
         "cpu_count": os.cpu_count(),
-        "commit": _commit(),
+        "commit": commit(),
         "data": data_record(data_dir),
         "data_line": data_line(data_dir),
         "model_dir": str(
             model_dir.relative_to(ROOT) if model_dir.is_relative_to(ROOT) else model_dir
         ),
         "load_before": load_before,
-        "load_after": _load(),
+        "load_after": load_average(),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "score.json").write_text(json.dumps(result, indent=2))

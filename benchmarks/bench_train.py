@@ -30,23 +30,12 @@ import time
 import warnings
 from pathlib import Path
 
-from _data import data_line, data_record, simulated_dir
+from _data import commit, data_line, data_record, load_average, simulated_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / "_work"
 RESULTS = ROOT / "benchmarks" / "results"
 AS_OF = "2025-12-31"
-
-
-def _commit() -> str:
-    out = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-    )
-    return out.stdout.strip() or "unknown"
-
-
-def _load() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def _boosters(model_dir: Path) -> dict:
@@ -63,7 +52,7 @@ def _boosters(model_dir: Path) -> dict:
 def run_train(customers: int) -> dict:
     data_dir = simulated_dir(customers)
     model_dir = WORK / f"model_{customers // 1000}k"
-    load_before = _load()
+    load_before = load_average()
     start = time.perf_counter()
     subprocess.run(
         [
@@ -89,12 +78,12 @@ def run_train(customers: int) -> dict:
         "customers": customers,
         "data": data_record(data_dir),
         "data_line": data_line(data_dir),
-        "commit": _commit(),
+        "commit": commit(),
         "wall_s": wall,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
         "cpu_count": os.cpu_count(),
         "load_before": load_before,
-        "load_after": _load(),
+        "load_after": load_average(),
         "model_dir": str(model_dir),
         "trees": _boosters(model_dir),
         "training_sample": meta.get("training_sample", {}),
@@ -152,7 +141,7 @@ def run_sampling(customers: int, sizes: list[int], threads: int) -> dict:
     logging.disable(logging.WARNING)
     warnings.simplefilter("ignore")
     data_dir = simulated_dir(customers)
-    load_before = _load()
+    load_before = load_average()
     data = load(data_dir, validate=False)
     settings = TrainSettings(n_jobs=threads or None, max_customers=None)
     plan = plan_snapshots(AS_OF, settings.horizon_days, None, None, first_order_at(data))
@@ -200,9 +189,9 @@ def run_sampling(customers: int, sizes: list[int], threads: int) -> dict:
         "customers": customers,
         "data": data_record(data_dir),
         "data_line": data_line(data_dir),
-        "commit": _commit(),
+        "commit": commit(),
         "load_before": load_before,
-        "load_after": _load(),
+        "load_after": load_average(),
         "snapshots_s": snapshot_s,
         "test_rows": int(test.sum()),
         "customers_with_rows": with_rows,
