@@ -8,7 +8,10 @@ Run by hand (not a test), on a machine nothing else is using::
 Each job (``lightgbm``: LightGBM training alone, 150 rounds on synthetic rows, after ``import
 smsseg``; ``features``, ``train`` with few snapshots, ``score`` with a model trained once
 beforehand, through the CLI) runs first alone, then as two copies started together; the ratio
-is the slower copy's wall time over the lone run's. The configurations:
+is the slower copy's wall time over the lone run's. Each child's own CPU time is recorded too
+(``os.wait4``): the two copies' CPU time over the machine's CPUs is the least wall time any thread
+setting could give the pair, which tells a default that is wrong from a machine that is full. The
+configurations:
 
 - ``after``: this checkout with its defaults (``OMP_WAIT_POLICY=PASSIVE`` set on import, threads
   from :func:`smsseg.runtime.default_threads`: every CPU);
@@ -20,7 +23,7 @@ is the slower copy's wall time over the lone run's. The configurations:
 Children run without ``OMP_NUM_THREADS``/``SMSSEG_THREADS``/``OMP_WAIT_POLICY`` from the calling
 shell (those are what is being measured). The load average before and after each measurement is
 recorded: on a shared machine other jobs inflate every figure. Results:
-``benchmarks/results/threads.json`` and ``threads.md``.
+``benchmarks/results/threads.json`` and ``threads.md`` (``--results-name`` for another name).
 """
 
 from __future__ import annotations
@@ -102,8 +105,14 @@ def child_env(src: Path) -> dict[str, str]:
     return env
 
 
-def run_together(argvs: list[list[str]], env: dict, timeout: float) -> list[float | None]:
-    """Start every command at once; each one's wall seconds (``None``: stopped at ``timeout``)."""
+def run_together(
+    argvs: list[list[str]], env: dict, timeout: float
+) -> tuple[list[float | None], list[float | None]]:
+    """Start every command at once; each one's wall and CPU seconds (``None``: stopped at ``timeout``).
+
+    Each child is reaped with ``os.wait4``, which returns that child's own resource usage (user +
+    system CPU time), so two copies running together are measured apart.
+    """
     start = time.perf_counter()
     procs = [
         subprocess.Popen(
@@ -115,22 +124,40 @@ def run_together(argvs: list[list[str]], env: dict, timeout: float) -> list[floa
         for argv in argvs
     ]
     walls: list[float | None] = [None] * len(procs)
+    cpus: list[float | None] = [None] * len(procs)
     while any(w is None for w in walls):
         now = time.perf_counter() - start
         for i, proc in enumerate(procs):
-            if walls[i] is None and proc.poll() is not None:
-                if proc.returncode != 0:
-                    raise RuntimeError(f"{argvs[i]} failed: {proc.stderr.read().decode()[-2000:]}")
-                walls[i] = now
+            if walls[i] is not None:
+                continue
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid == 0:
+                continue
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            if proc.returncode != 0:
+                raise RuntimeError(f"{argvs[i]} failed: {proc.stderr.read().decode()[-2000:]}")
+            walls[i], cpus[i] = now, usage.ru_utime + usage.ru_stime
         if now > timeout:
             for proc in procs:
-                if proc.poll() is None:
+                if proc.returncode is None:
                     proc.kill()  # only the processes started here
+                    proc.wait()
             break
         time.sleep(0.1)
-    for proc in procs:
-        proc.wait()
-    return walls
+    return walls, cpus
+
+
+def least_ratio(pair_cpu: list[float | None], alone_wall: float | None, cpus: int) -> float | None:
+    """The smallest pair/alone ratio the machine allowed for the work the two copies did.
+
+    Together the copies used ``sum(pair_cpu)`` CPU-seconds on ``cpus`` CPUs, so the slower one
+    cannot have finished before ``sum(pair_cpu) / cpus`` seconds, whatever the thread counts: a
+    job that keeps more than 1.5 x cpus / 2 CPUs busy alone cannot stay within 1.5x of its lone
+    time while a copy of it runs.
+    """
+    if None in pair_cpu or not alone_wall:
+        return None
+    return sum(pair_cpu) / (cpus * alone_wall)
 
 
 def measure(job: str, config: dict, args, model: Path) -> dict:
@@ -140,9 +167,9 @@ def measure(job: str, config: dict, args, model: Path) -> dict:
         extra = [extra[-1] if extra else "0"]
     argv = [*job_argv(job, args.data, 0, model, args.snapshots), *extra]
     before = loadavg()
-    (alone,) = run_together([argv], env, args.timeout)
+    (alone,), (alone_cpu,) = run_together([argv], env, args.timeout)
     pair_argvs = [[*job_argv(job, args.data, i, model, args.snapshots), *extra] for i in (1, 2)]
-    pair = run_together(pair_argvs, env, args.timeout)
+    pair, pair_cpu = run_together(pair_argvs, env, args.timeout)
     after = loadavg()
     slower = None if None in pair else max(pair)
     ratio = None if slower is None or alone is None else slower / alone
@@ -150,6 +177,9 @@ def measure(job: str, config: dict, args, model: Path) -> dict:
         "alone_s": alone,
         "pair_s": pair,
         "ratio": ratio,
+        "alone_cpu_s": alone_cpu,
+        "pair_cpu_s": pair_cpu,
+        "least_ratio": least_ratio(pair_cpu, alone, os.cpu_count() or 1),
         "loadavg_before": before,
         "loadavg_after": after,
     }
@@ -166,6 +196,7 @@ def main() -> None:
     parser.add_argument("--snapshots", type=int, default=4, help="training snapshots of `train`")
     parser.add_argument("--before-src", type=Path, help="src/ of a checkout to compare with")
     parser.add_argument("--timeout", type=float, default=900.0)
+    parser.add_argument("--results-name", default="threads", help="results/<name>.json, .md")
     args = parser.parse_args()
     args.data = args.data or simulated_dir(args.customers, args.seed)
     SCRATCH.mkdir(parents=True, exist_ok=True)
@@ -201,8 +232,8 @@ def main() -> None:
         "results": results,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "threads.json").write_text(json.dumps(record, indent=2) + "\n")
-    (RESULTS / "threads.md").write_text(markdown(record))
+    (RESULTS / f"{args.results_name}.json").write_text(json.dumps(record, indent=2) + "\n")
+    (RESULTS / f"{args.results_name}.md").write_text(markdown(record))
     print(markdown(record))
 
 
@@ -221,18 +252,23 @@ def markdown(r: dict) -> str:
         "",
         "Ratio: the slower of two copies started together over one copy alone "
         f"(goal <= {r['goal_ratio']}x). Load average (1, 5, 15 min) before / after each "
-        "measurement: on a shared machine other jobs inflate the wall times.",
+        "measurement: on a shared machine other jobs inflate the wall times. Least possible: the "
+        "two copies' CPU time spread perfectly over the machine's CPUs, over the lone wall time "
+        "(no thread setting can bring the ratio below it for that work).",
         "",
-        "| config | job | alone (s) | two at once (s) | ratio | load before | load after |",
-        "|---|---|---|---|---|---|---|",
+        "| config | job | alone (s) | alone CPU (s) | two at once (s) | ratio | least possible "
+        "| load before | load after |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for config, jobs in r["results"].items():
         for job, m in jobs.items():
             pair = ", ".join(_seconds(w, t) for w in m["pair_s"])
             ratio = "-" if m["ratio"] is None else f"{m['ratio']:.2f}x"
+            least = "-" if m.get("least_ratio") is None else f"{m['least_ratio']:.2f}x"
+            cpu = "-" if m.get("alone_cpu_s") is None else f"{m['alone_cpu_s']:.1f}"
             lines.append(
-                f"| {config} | {job} | {_seconds(m['alone_s'], t)} | {pair} | {ratio} | "
-                f"{m['loadavg_before']} | {m['loadavg_after']} |"
+                f"| {config} | {job} | {_seconds(m['alone_s'], t)} | {cpu} | {pair} | {ratio} | "
+                f"{least} | {m['loadavg_before']} | {m['loadavg_after']} |"
             )
     return "\n".join(lines) + "\n"
 
