@@ -9,8 +9,9 @@ Each job (``lightgbm``: LightGBM training alone, 150 rounds on synthetic rows, a
 smsseg``; ``features``, ``train`` with few snapshots, ``score`` with a model trained once
 beforehand, through the CLI) runs first alone, then as two copies started together; the ratio
 is the slower copy's wall time over the lone run's. Each child's own CPU time is recorded too
-(``os.wait4``): the two copies' CPU time over the machine's CPUs is the least wall time any thread
-setting could give the pair, which tells a default that is wrong from a machine that is full. The
+(``os.wait4``): the two copies' CPU time spread over the machine's CPUs is the least wall time
+the pair could take for that work. A ratio near that bound means the machine is simply full; one
+well above it means time lost to the sharing itself (spinning, oversubscription). The
 configurations:
 
 - ``after``: this checkout with its defaults (``OMP_WAIT_POLICY=PASSIVE`` set on import, threads
@@ -151,9 +152,9 @@ def least_ratio(pair_cpu: list[float | None], alone_wall: float | None, cpus: in
     """The smallest pair/alone ratio the machine allowed for the work the two copies did.
 
     Together the copies used ``sum(pair_cpu)`` CPU-seconds on ``cpus`` CPUs, so the slower one
-    cannot have finished before ``sum(pair_cpu) / cpus`` seconds, whatever the thread counts: a
-    job that keeps more than 1.5 x cpus / 2 CPUs busy alone cannot stay within 1.5x of its lone
-    time while a copy of it runs.
+    cannot have finished before ``sum(pair_cpu) / cpus`` seconds, whatever the thread counts. So
+    a job that keeps more than 1.5 x cpus / 2 CPUs busy alone cannot stay within 1.5x of its lone
+    time while a copy of it runs, unless sharing makes it do less work (fewer thread wake-ups).
     """
     if None in pair_cpu or not alone_wall:
         return None
