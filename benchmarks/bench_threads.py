@@ -38,7 +38,7 @@ import sys
 import time
 from pathlib import Path
 
-from _data import data_line, data_record, simulated_dir
+from _data import commit, data_line, data_record, load_average, simulated_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -46,17 +46,6 @@ SCRATCH = ROOT / "benchmarks" / "_work" / "bench_threads"
 AS_OF = "2025-12-31"
 GOAL_RATIO = 1.5
 CLEARED = ("OMP_NUM_THREADS", "SMSSEG_THREADS", "OMP_WAIT_POLICY")
-
-
-def commit() -> str:
-    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True)
-    return out.stdout.decode().strip() or "unknown"
-
-
-def loadavg() -> str:
-    """The 1, 5 and 15 minute load averages (``n/a`` off Linux)."""
-    path = Path("/proc/loadavg")
-    return " ".join(path.read_text().split()[:3]) if path.exists() else "n/a"
 
 
 # LightGBM alone, as `train` runs it (after `import smsseg`, which sets the OpenMP wait policy):
@@ -167,11 +156,11 @@ def measure(job: str, config: dict, args, model: Path) -> dict:
     if job == "lightgbm":  # its one argument: the thread count (0: the default)
         extra = [extra[-1] if extra else "0"]
     argv = [*job_argv(job, args.data, 0, model, args.snapshots), *extra]
-    before = loadavg()
+    before = load_average()
     (alone,), (alone_cpu,) = run_together([argv], env, args.timeout)
     pair_argvs = [[*job_argv(job, args.data, i, model, args.snapshots), *extra] for i in (1, 2)]
     pair, pair_cpu = run_together(pair_argvs, env, args.timeout)
-    after = loadavg()
+    after = load_average()
     slower = None if None in pair else max(pair)
     ratio = None if slower is None or alone is None else slower / alone
     result = {
