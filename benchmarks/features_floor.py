@@ -19,29 +19,43 @@ from pathlib import Path
 
 import duckdb
 
-FLOOR_SQL = """
-COPY (
-    WITH
-    c AS (
+#: The floor's grouped pass over each input table, by alias (``{d}``: data directory, ``{t}``:
+#: the cut-off literal). ``profile_features.py`` times them one by one.
+PASSES = {
+    "c": """
         SELECT customer_id, MIN(created_at) AS created_at, ANY_VALUE(country) AS country
-        FROM read_parquet('{d}/customers.parquet') WHERE created_at <= {t} GROUP BY customer_id),
-    o AS (
+        FROM read_parquet('{d}/customers.parquet') WHERE created_at <= {t} GROUP BY customer_id""",
+    "o": """
         SELECT customer_id, COUNT(*) AS orders, SUM(amount) AS spend,
                MAX(ordered_at) AS last_order_at
-        FROM read_parquet('{d}/orders.parquet') WHERE ordered_at <= {t} GROUP BY customer_id),
-    i AS (
+        FROM read_parquet('{d}/orders.parquet') WHERE ordered_at <= {t} GROUP BY customer_id""",
+    "i": """
         SELECT o.customer_id, SUM(i.quantity) AS items, SUM(i.quantity * i.unit_price) AS item_value
         FROM read_parquet('{d}/order_items.parquet') AS i
         JOIN read_parquet('{d}/orders.parquet') AS o ON i.order_id = o.order_id
-        WHERE o.ordered_at <= {t} GROUP BY o.customer_id),
-    e AS (
+        WHERE o.ordered_at <= {t} GROUP BY o.customer_id""",
+    "e": """
         SELECT customer_id, COUNT(*) AS events, MAX(occurred_at) AS last_event_at,
                COUNT(*) FILTER (WHERE event_type = 'product_view') AS product_views
-        FROM read_parquet('{d}/events.parquet') WHERE occurred_at <= {t} GROUP BY customer_id),
-    s AS (
+        FROM read_parquet('{d}/events.parquet') WHERE occurred_at <= {t} GROUP BY customer_id""",
+    "s": """
         SELECT customer_id, COUNT(*) AS sms, MAX(occurred_at) AS last_sms_at,
                COUNT(*) FILTER (WHERE event_type = 'clicked') AS clicks
-        FROM read_parquet('{d}/sms.parquet') WHERE occurred_at <= {t} GROUP BY customer_id)
+        FROM read_parquet('{d}/sms.parquet') WHERE occurred_at <= {t} GROUP BY customer_id""",
+}
+#: What each pass reads.
+PASS_INPUTS = {
+    "c": "customers",
+    "o": "orders",
+    "i": "order_items + orders",
+    "e": "events",
+    "s": "sms",
+}
+
+FLOOR_SQL = (
+    "COPY (\n    WITH\n"
+    + ",\n".join(f"    {alias} AS ({sql})" for alias, sql in PASSES.items())
+    + """
     SELECT c.customer_id, c.created_at, c.country,
            COALESCE(o.orders, 0) AS orders, o.spend, o.last_order_at, i.items, i.item_value,
            COALESCE(e.events, 0) AS events, e.last_event_at, e.product_views,
@@ -54,6 +68,7 @@ COPY (
     ORDER BY c.customer_id
 ) TO '{out}' (FORMAT parquet)
 """
+)
 
 
 def run_floor(data: Path, out: Path, as_of: str = "2026-01-01", threads: int = 0) -> int:

@@ -13,8 +13,8 @@ CLI, default threads), timed by pieces:
 - the assembly: each part's LEFT JOIN onto the population in DuckDB, and Arrow to pandas;
 - the BTYD fit and predictions, the RFM scores and declared dtypes, the Parquet write.
 
-Next to them, the floor (``features_floor.py``) one input table at a time: the same grouped pass
-over each table the floor makes, timed alone. The table tells which inputs the build reads how
+Next to them, the floor (``features_floor.PASSES``) one input table at a time: the same grouped
+pass over each table the floor makes, timed alone. The table tells which inputs the build reads how
 many times and what each pass costs against the floor's one pass over the same table. Results go
 to ``benchmarks/results/features_profile.json`` and ``.md`` with the commit and the data's hash.
 """
@@ -32,7 +32,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from _data import commit, data_line, data_record, load_average, simulated_dir
-from features_floor import FLOOR_SQL
+from features_floor import PASS_INPUTS, PASSES
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -63,31 +63,6 @@ SCANS = {
     "sms": ("sms",),
 }
 
-#: The floor's CTEs, each run alone (same SQL as ``features_floor.FLOOR_SQL``).
-FLOOR_PASSES = ("c", "o", "i", "e", "s")
-FLOOR_NAMES = {
-    "c": "customers",
-    "o": "orders",
-    "i": "order_items + orders",
-    "e": "events",
-    "s": "sms",
-}
-
-
-def floor_pass_sql(data: Path, as_of: str) -> dict[str, str]:
-    """Each floor CTE's SELECT, by alias, with the data directory and cut-off filled in."""
-    text = FLOOR_SQL.format(d=data, t=f"TIMESTAMP '{as_of}'", out="unused")
-    body = text[text.index("WITH") + 4 : text.index("SELECT c.customer_id")]
-    passes = {}
-    for alias in FLOOR_PASSES:
-        start = body.index(f"{alias} AS (") + len(f"{alias} AS (")
-        depth, end = 1, start
-        while depth:
-            depth += {"(": 1, ")": -1}.get(body[end], 0)
-            end += 1
-        passes[alias] = body[start : end - 1]
-    return passes
-
 
 def time_floor_passes(data: Path, as_of: str) -> dict[str, float]:
     import duckdb
@@ -95,10 +70,11 @@ def time_floor_passes(data: Path, as_of: str) -> dict[str, float]:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     times = {}
-    for alias, sql in floor_pass_sql(data, as_of).items():
+    for alias, sql in PASSES.items():
         start = time.perf_counter()
-        con.execute(f"CREATE OR REPLACE TEMP TABLE floor_{alias} AS {sql}")
-        times[FLOOR_NAMES[alias]] = time.perf_counter() - start
+        select = sql.format(d=data, t=f"TIMESTAMP '{as_of}'")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE floor_{alias} AS {select}")
+        times[PASS_INPUTS[alias]] = time.perf_counter() - start
     con.close()
     return times
 
