@@ -18,7 +18,7 @@ from smsseg.errors import SmssegError
 from smsseg.models.backtest import run_backtest
 from smsseg.models.champion import ChurnScorer, bgnbd_statistic, choose_champion, fit_bgnbd_scorer
 from smsseg.models.metrics import compare_scores
-from smsseg.models.scoring import build_scoring_features, predict_scores
+from smsseg.models.scoring import add_reasons, build_scoring_features, predict_scores
 from smsseg.models.train import TrainSettings, split_by_plan, train_models
 
 pytestmark = pytest.mark.xdist_group("models-cdnow")
@@ -174,6 +174,11 @@ def test_a_model_that_cannot_learn_loses_to_bgnbd_and_bgnbd_scores(cdnow_dir):
         calibrated = scorer.anchor(calibrated)
     np.testing.assert_allclose(scores["churn_probability"], calibrated)
     assert any("churn_probability is the bgnbd scorer" in n for n in scores.attrs["notes"])
+    # the reasons explain BG/NBD's score, whose one input is its column, not the unused model's
+    explained = add_reasons(scores, features, result.bundle, bands=("medium", "high"))
+    reasons = explained["reasons"].dropna()
+    assert len(reasons) > 100
+    assert reasons.str.fullmatch(rf"{scorer.bgnbd_column}=[0-9.e-]+ \(\+[0-9.]+\)").all()
 
 
 def test_backtest_refuses_a_window_past_the_data(cdnow_dir):
@@ -280,3 +285,8 @@ def test_calibrated_bgnbd_uses_the_statistic_that_ranks_the_training_rows_better
     # stored and read back with the bundle
     again = ChurnScorer.from_dict(scorer.to_dict())
     np.testing.assert_allclose(again.candidates(np.full(n, 0.5), frame)["bgnbd"], p)
+    # the reasons' reference: the mean calibrated BG/NBD log-odds of the rows it was fitted on
+    assert scorer.bgnbd_column == "btyd_expected_purchases"
+    assert again.bgnbd_baseline == pytest.approx(scorer.bgnbd_log_odds(frame).mean(), abs=1e-12)
+    old = {k: v for k, v in scorer.to_dict().items() if k != "bgnbd_baseline"}
+    assert ChurnScorer.from_dict(old).bgnbd_baseline is None  # bundles from before it load

@@ -9,6 +9,10 @@ import pandas as pd
 import pytest
 
 from smsseg.models import CalibratedLGBMClassifier, top_reasons
+from smsseg.models._frame import ColumnMismatchError
+from smsseg.models.calibration import Calibrator, _logit
+from smsseg.models.champion import ChurnScorer
+from smsseg.models.explain import reason_columns, scorer_contributions, treeshap
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +130,94 @@ def test_reasons_are_exact_treeshap_checked_by_brute_force():
         assert all(name is None for name in got[len(expected) :])
         contrib = reasons[[f"contribution_{i}" for i in (1, 2, 3)]].iloc[r].dropna().to_numpy()
         np.testing.assert_allclose(contrib, phi[expected], atol=1e-9)
+
+
+# ----------------------------------------------------------------- reasons of the deployed scorer
+BGNBD = "btyd_prob_no_purchase"
+
+
+def _with_bgnbd(X: pd.DataFrame, seed: int = 3) -> pd.DataFrame:
+    """``X`` plus a BG/NBD P(no purchase) column that partly follows recency."""
+    rng = np.random.default_rng(seed)
+    z = (X["recency_days"].to_numpy() - 150) / 60 + rng.normal(size=len(X))
+    return X.assign(**{BGNBD: 1 / (1 + np.exp(-z))})
+
+
+def _scorer(kind: str) -> ChurnScorer:
+    return ChurnScorer(kind, Calibrator("sigmoid", coef=0.8, intercept=-0.3), bgnbd_baseline=0.4)
+
+
+@pytest.mark.parametrize("calibration", ["none", "sigmoid", "isotonic"])
+def test_blend_contributions_add_up_to_the_blends_log_odds(model_and_rows, calibration):
+    _, X = model_and_rows
+    y = (X["recency_days"] > 150).to_numpy().astype(int)
+    flip = np.random.default_rng(5).uniform(size=len(y)) < 0.2
+    y = np.where(flip, 1 - y, y)
+    model = CalibratedLGBMClassifier(
+        n_estimators=30, n_jobs=1, random_state=0, calibration=calibration
+    ).fit(X, y)
+    assert model.calibrator_.kind == calibration
+    rows = _with_bgnbd(X).head(400)
+    scorer = _scorer("blend")
+    M = model.prepare(rows[list(model.feature_names_in_)])
+    log_odds = scorer.bgnbd_log_odds(rows)
+    contrib = scorer_contributions(model, scorer, M, log_odds, scorer.bgnbd_baseline)
+    assert reason_columns(model, scorer) == [*model.feature_names_in_, BGNBD]
+    assert contrib.shape == (len(rows), len(model.feature_names_in_) + 1)
+    w = scorer.blend_weight
+    blend = w * _logit(model.proba_from_matrix(M)) + (1 - w) * log_odds
+    bias = treeshap(model, M)[:, -1]
+    reference = w * model.log_odds_of_margin(bias) + (1 - w) * scorer.bgnbd_baseline
+    np.testing.assert_allclose(contrib.sum(axis=1), blend - reference, atol=1e-8)
+    # the BG/NBD column holds BG/NBD's part (the model does not read it)
+    np.testing.assert_allclose(contrib[:, -1], (1 - w) * (log_odds - scorer.bgnbd_baseline))
+
+
+def test_a_blend_keeps_the_models_order_of_its_own_features(model_and_rows):
+    model, X = model_and_rows
+    rows = _with_bgnbd(X).head(300)
+    scorer = _scorer("blend")
+    blended = top_reasons(model, rows, k=3, scorer=scorer)
+    alone = top_reasons(model, rows[list(model.feature_names_in_)], k=3)
+    # where BG/NBD pushes down it is no reason, and the model's features keep TreeSHAP's order
+    below = (scorer.bgnbd_log_odds(rows) < scorer.bgnbd_baseline) & (
+        blended["contribution_1"].notna().to_numpy()
+    )
+    assert below.sum() > 20
+    for i in (1, 2, 3):
+        assert blended.loc[below, f"reason_{i}"].equals(alone.loc[below, f"reason_{i}"])
+    # where it pushes hard, BG/NBD's column is among the reasons, with its value
+    far_above = scorer.bgnbd_log_odds(rows) > scorer.bgnbd_baseline + 3
+    assert far_above.any()
+    named = blended.loc[far_above, ["reason_1", "reason_2", "reason_3"]]
+    assert (named == BGNBD).any(axis=1).all()
+    assert blended.loc[far_above, "reasons"].str.contains(f"{BGNBD}=0.9").any()
+
+
+def test_a_bgnbd_scorers_only_reason_is_its_column(model_and_rows):
+    model, X = model_and_rows
+    rows = _with_bgnbd(X).head(300)
+    scorer = _scorer("bgnbd")
+    reasons = top_reasons(model, rows, k=3, scorer=scorer)
+    push = scorer.bgnbd_log_odds(rows) - scorer.bgnbd_baseline
+    up = push > 0
+    assert up.any() and (~up).any()
+    assert (reasons.loc[up, "reason_1"] == BGNBD).all()
+    assert reasons.loc[~up, "reason_1"].isna().all()
+    assert reasons[["reason_2", "reason_3"]].isna().all().all()
+    np.testing.assert_allclose(reasons.loc[up, "contribution_1"], push[up])
+    # a bundle from before the baseline has no reference to measure BG/NBD's push from
+    with pytest.raises(ValueError, match="has no bgnbd_baseline"):
+        top_reasons(model, rows, k=1, scorer=ChurnScorer("bgnbd", scorer.bgnbd_calibrator))
+    again = top_reasons(model, rows, k=1, scorer=ChurnScorer("bgnbd"), bgnbd_baseline=0.0)
+    assert (again["reason_1"].dropna() == BGNBD).all()
+    with pytest.raises(ColumnMismatchError, match=f"reads the feature column '{BGNBD}'"):
+        top_reasons(model, X.head(5), k=1, scorer=scorer)
+
+
+def test_the_models_reasons_do_not_change_when_it_is_the_scorer(model_and_rows):
+    model, X = model_and_rows
+    rows = X.head(200)
+    pd.testing.assert_frame_equal(
+        top_reasons(model, rows, k=3, scorer=ChurnScorer("model")), top_reasons(model, rows, k=3)
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -319,3 +320,31 @@ def test_pipeline_train_saves_where_the_model_rule_says(sim_dir, tmp_path, monke
     assert model_dir(str(tmp_path / "elsewhere")) == tmp_path / "elsewhere"
     with pytest.raises(SmssegError, match="no trained model found at"):
         resolve_model_dir(str(tmp_path / "elsewhere"))
+
+
+def test_reasons_follow_the_deployed_scorer(trained, dataset):
+    bundle = trained.bundle
+    features = build_scoring_features(dataset, AS_OF, bundle)
+    scores = predict_scores(features, bundle, AS_OF)
+    trained_scorer = ChurnScorer.from_dict(bundle.meta["churn_scorer"])
+    assert trained_scorer.bgnbd_baseline is not None  # train stores BG/NBD's reference
+    column = trained_scorer.bgnbd_column
+
+    def with_scorer(scorer: dict):
+        return replace(bundle, meta={**bundle.meta, "churn_scorer": scorer})
+
+    def reasons_with(scorer: ChurnScorer) -> pd.Series:
+        explained = add_reasons(scores, features, with_scorer(scorer.to_dict()), ("medium", "high"))
+        return explained["reasons"]
+
+    as_bgnbd = reasons_with(replace(trained_scorer, kind="bgnbd")).dropna()
+    assert len(as_bgnbd) and as_bgnbd.str.startswith(f"{column}=").all()
+    assert not as_bgnbd.str.contains(";").any()  # BG/NBD reads one column: one reason at most
+    as_model = reasons_with(replace(trained_scorer, kind="model"))
+    assert as_model.dropna().str.count(";").max() == 2  # up to three of the model's features
+    # a bundle trained before the reference: the model's reasons, and a note that says so
+    legacy = replace(trained_scorer, kind="blend").to_dict()
+    legacy.pop("bgnbd_baseline")
+    old = add_reasons(scores, features, with_scorer(legacy), ("medium", "high"))
+    pd.testing.assert_series_equal(old["reasons"], as_model)
+    assert any("reasons are the LightGBM model's, not the blend" in n for n in old.attrs["notes"])

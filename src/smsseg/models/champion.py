@@ -58,7 +58,7 @@ from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
-from smsseg.models.baselines import bgnbd_churn_probability
+from smsseg.models.baselines import BGNBD_COLUMN, bgnbd_churn_probability
 from smsseg.models.calibration import Calibrator, _logit, fit_calibrator
 from smsseg.models.metrics import compare_scores
 from smsseg.models.season import shifted
@@ -86,6 +86,8 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 #: the data (on CDNOW the second, by 0.005-0.010 AUC), so the calibrated BG/NBD candidate uses the
 #: one with the higher AUC on the training rows it is calibrated on.
 BGNBD_STATISTICS = ("prob_no_purchase", "exp_neg_expected_purchases")
+#: The feature ``exp_neg_expected_purchases`` is computed from.
+EXPECTED_PURCHASES_COLUMN = "btyd_expected_purchases"
 
 
 def bgnbd_statistic(features: pd.DataFrame, statistic: str) -> np.ndarray:
@@ -93,7 +95,7 @@ def bgnbd_statistic(features: pd.DataFrame, statistic: str) -> np.ndarray:
     if statistic == "prob_no_purchase":
         return bgnbd_churn_probability(features)
     if statistic == "exp_neg_expected_purchases":
-        expected = features["btyd_expected_purchases"].to_numpy(dtype=np.float64, na_value=np.nan)
+        expected = features[EXPECTED_PURCHASES_COLUMN].to_numpy(dtype=np.float64, na_value=np.nan)
         # customers BG/NBD cannot score (no order yet) count as certain non-buyers, as above
         return np.where(np.isnan(expected), 1.0, np.exp(-np.clip(expected, 0.0, None)))
     raise ValueError(f"BG/NBD statistic={statistic!r} must be one of {BGNBD_STATISTICS}")
@@ -116,6 +118,10 @@ class ChurnScorer:
         scored window (:mod:`smsseg.models.season`; 0: none).
     anchor_level : how the anchor's level was set (:func:`level_averaged_anchor`; empty: BG/NBD's
         own level). A record only: ``anchor`` already holds the shifted intercept.
+    bgnbd_baseline : mean of :meth:`bgnbd_log_odds` on the rows ``bgnbd_calibrator`` was fitted on:
+        the reference the reasons measure BG/NBD's push from, as TreeSHAP measures the model's
+        from its mean training margin (``None`` in bundles from before it; the reasons then use
+        the scored customers' mean).
     """
 
     kind: str = "model"
@@ -126,6 +132,7 @@ class ChurnScorer:
     anchor: Calibrator = field(default_factory=Calibrator)
     season_shift: float = 0.0
     anchor_level: dict = field(default_factory=dict)
+    bgnbd_baseline: float | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in CHURN_SCORERS:
@@ -138,6 +145,17 @@ class ChurnScorer:
             raise ValueError(
                 f"churn calibration={self.calibration!r} must be one of {CALIBRATIONS}"
             )
+
+    @property
+    def bgnbd_column(self) -> str:
+        """The feature column :data:`bgnbd_statistic` reads for this scorer's statistic."""
+        if self.bgnbd_statistic == "prob_no_purchase":
+            return BGNBD_COLUMN
+        return EXPECTED_PURCHASES_COLUMN
+
+    def bgnbd_log_odds(self, features: pd.DataFrame) -> np.ndarray:
+        """Calibrated BG/NBD on the log-odds scale: what the blend averages with the model."""
+        return _logit(self.bgnbd_calibrator(bgnbd_statistic(features, self.bgnbd_statistic)))
 
     def candidates(self, model_p: np.ndarray, features: pd.DataFrame) -> dict[str, np.ndarray]:
         """Every candidate's probability for the rows of ``features``."""
@@ -171,6 +189,7 @@ class ChurnScorer:
             "anchor": self.anchor.to_dict(),
             "season_shift": self.season_shift,
             "anchor_level": dict(self.anchor_level),
+            "bgnbd_baseline": self.bgnbd_baseline,
         }
 
     @classmethod
@@ -187,6 +206,7 @@ class ChurnScorer:
             Calibrator.from_dict(d.get("anchor", {"kind": "none"})),
             float(d.get("season_shift", 0.0)),
             dict(d.get("anchor_level") or {}),
+            None if d.get("bgnbd_baseline") is None else float(d["bgnbd_baseline"]),
         )
 
 
@@ -194,15 +214,21 @@ def fit_bgnbd_scorer(features: pd.DataFrame, y: np.ndarray, kind: str = "model")
     """A :class:`ChurnScorer` whose BG/NBD statistic and Platt map are fitted on training rows.
 
     The statistic of :data:`BGNBD_STATISTICS` with the higher AUC on these rows is kept (ties:
-    P(no purchase)); with one class only, P(no purchase) uncalibrated.
+    P(no purchase)); with one class only, P(no purchase) uncalibrated. ``bgnbd_baseline`` is the
+    mean calibrated BG/NBD log-odds of these rows: the reference of the reasons.
     """
     y = np.asarray(y)
     if len(np.unique(y)) < 2:
-        return ChurnScorer(kind)
+        if not len(y) or BGNBD_COLUMN not in features.columns:
+            return ChurnScorer(kind)
+        stat = bgnbd_statistic(features, "prob_no_purchase")
+        return ChurnScorer(kind, bgnbd_baseline=float(np.mean(_logit(stat))))
     scores = {s: bgnbd_statistic(features, s) for s in BGNBD_STATISTICS}
     auc = {s: roc_auc_score(y, v) for s, v in scores.items()}
     best = max(BGNBD_STATISTICS, key=lambda s: (auc[s], -BGNBD_STATISTICS.index(s)))
-    return ChurnScorer(kind, fit_calibrator("sigmoid", scores[best], y), bgnbd_statistic=best)
+    calibrator = fit_calibrator("sigmoid", scores[best], y)
+    baseline = float(np.mean(_logit(calibrator(scores[best]))))
+    return ChurnScorer(kind, calibrator, bgnbd_statistic=best, bgnbd_baseline=baseline)
 
 
 def fit_bgnbd_anchor(p, bgnbd_p, buyers, seed: int = 0) -> Calibrator | None:

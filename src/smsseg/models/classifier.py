@@ -26,7 +26,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 
 from smsseg import config
 from smsseg.models._frame import as_frame, check_columns, check_target
-from smsseg.models.calibration import Calibrator, select_calibrator
+from smsseg.models.calibration import Calibrator, _logit, select_calibrator
 from smsseg.models.lgbm import LGBMEstimator
 from smsseg.models.native import read_native, write_native
 
@@ -275,9 +275,22 @@ class CalibratedLGBMClassifier(ClassifierMixin, LGBMEstimator):
     # ------------------------------------------------------------------------------ predict
     def _raw_proba(self, M: np.ndarray) -> np.ndarray:
         margin = self.booster_.predict(M, raw_score=True, num_iteration=self.best_iteration_)
+        return self._proba_of_margin(margin)
+
+    def _proba_of_margin(self, margin: np.ndarray) -> np.ndarray:
         if self.scale_pos_weight_ != 1.0:
             margin = margin - math.log(self.scale_pos_weight_)  # undo the reweighting's prior shift
         return expit(margin)
+
+    def log_odds_of_margin(self, margin: np.ndarray) -> np.ndarray:
+        """Log-odds of the calibrated probability for booster margins (raw scores).
+
+        :meth:`proba_from_matrix` on the log-odds scale, from the margin rather than the matrix:
+        TreeSHAP values sum to the margin, and the reasons of a blended churn scorer need them
+        on the calibrated scale the blend averages (:mod:`smsseg.models.explain`).
+        """
+        p = self._proba_of_margin(np.asarray(margin, dtype=np.float64))
+        return _logit(np.clip(self.calibrator_(p), 0.0, 1.0))
 
     def proba_from_matrix(self, M: np.ndarray) -> np.ndarray:
         """Calibrated P(y=1) for a matrix made by :meth:`prepare` (no checks: the fast path)."""

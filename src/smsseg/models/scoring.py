@@ -6,8 +6,9 @@ Three steps, timed separately by the CLI and the benchmark:
 2. :func:`predict_scores` - churn probability and risk band, discount sensitivity, uplift,
    predicted CLV and expected next order date, for everyone. The feature matrix is encoded once
    and shared by every model trained on the same columns.
-3. :func:`add_reasons` - the top-3 churn drivers (exact TreeSHAP) for the whole high-risk band,
-   optionally only those with a recent order (``max_recency_days``).
+3. :func:`add_reasons` - the top-3 drivers of the deployed churn score (exact TreeSHAP for the
+   model; for BG/NBD or the blend, :func:`smsseg.models.explain.scorer_contributions`) for the
+   whole high-risk band, optionally only those with a recent order (``max_recency_days``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from smsseg.data.load import Dataset
 from smsseg.errors import SmssegError
 from smsseg.models.bundle import ModelBundle
 from smsseg.models.champion import ChurnScorer
-from smsseg.models.explain import BATCH_ROWS, top_reasons
+from smsseg.models.explain import BATCH_ROWS, reason_columns, top_reasons
 
 SCORE_COLUMNS = (
     "churn_probability",
@@ -255,7 +256,10 @@ def add_reasons(
     k: int = 3,
     max_recency_days: float | None = None,
 ) -> pd.DataFrame:
-    """Fill ``reasons`` (top-``k`` churn drivers, exact TreeSHAP) for the customers of ``bands``.
+    """Fill ``reasons`` (top-``k`` drivers of the deployed churn score) for the customers of ``bands``.
+
+    The drivers are exact TreeSHAP when the model is the deployed scorer, and the exact
+    decomposition of :func:`smsseg.models.explain.scorer_contributions` when BG/NBD or the blend is.
 
     Parameters
     ----------
@@ -288,15 +292,25 @@ def add_reasons(
     out = scores.copy()
     out.attrs = dict(scores.attrs)
     if at_risk.any():
-        names = bundle.churn.feature_names_in_
+        scorer = ChurnScorer.from_dict(bundle.meta.get("churn_scorer"))
+        if scorer.kind != "model" and scorer.bgnbd_baseline is None:
+            out.attrs["notes"] = [
+                *out.attrs.get("notes", []),
+                f"reasons are the LightGBM model's, not the {scorer.kind} scorer's: the bundle has "
+                "no BG/NBD reference (trained before reasons explained the deployed scorer; "
+                "retrain to get them)",
+            ]
+            scorer = ChurnScorer()
+        names = reason_columns(bundle.churn, scorer)
         _check_model_columns(features, names)
         column = np.array(out["reasons"].astype(object), dtype=object)  # a writable copy
         # in batches: only one batch of rows is ever copied out of the features and encoded
         positions = np.flatnonzero(at_risk)
         for start in range(0, len(positions), BATCH_ROWS):
             batch = positions[start : start + BATCH_ROWS]
-            rows = features.iloc[batch][list(names)]
-            column[batch] = top_reasons(bundle.churn, rows, k=k)["reasons"].to_numpy()
+            rows = features.iloc[batch][names]
+            reasons = top_reasons(bundle.churn, rows, k=k, scorer=scorer)
+            column[batch] = reasons["reasons"].to_numpy()
         out["reasons"] = pd.Series(column, dtype=TEXT_DTYPE).to_numpy()
     out.attrs["n_reasons"] = int(at_risk.sum())
     out.attrs["n_reasons_skipped_dormant"] = int(in_bands.sum() - at_risk.sum())
