@@ -120,8 +120,8 @@ class ChurnScorer:
         own level). A record only: ``anchor`` already holds the shifted intercept.
     bgnbd_baseline : mean of :meth:`bgnbd_log_odds` on the rows ``bgnbd_calibrator`` was fitted on:
         the reference the reasons measure BG/NBD's push from, as TreeSHAP measures the model's
-        from its mean training margin (``None`` in bundles from before it; the reasons then use
-        the scored customers' mean).
+        from its mean training margin (``None`` in bundles from before it, whose reasons stay the
+        model's TreeSHAP, with a note).
     """
 
     kind: str = "model"

@@ -291,16 +291,10 @@ def add_reasons(
         at_risk = in_bands & (recency <= max_recency_days)
     out = scores.copy()
     out.attrs = dict(scores.attrs)
+    scorer, notes = explained_scorer(bundle)
+    if notes:
+        out.attrs["notes"] = [*out.attrs.get("notes", []), *notes]
     if at_risk.any():
-        scorer = ChurnScorer.from_dict(bundle.meta.get("churn_scorer"))
-        if scorer.kind != "model" and scorer.bgnbd_baseline is None:
-            out.attrs["notes"] = [
-                *out.attrs.get("notes", []),
-                f"reasons are the LightGBM model's, not the {scorer.kind} scorer's: the bundle has "
-                "no BG/NBD reference (trained before reasons explained the deployed scorer; "
-                "retrain to get them)",
-            ]
-            scorer = ChurnScorer()
         names = reason_columns(bundle.churn, scorer)
         _check_model_columns(features, names)
         column = np.array(out["reasons"].astype(object), dtype=object)  # a writable copy
@@ -315,6 +309,23 @@ def add_reasons(
     out.attrs["n_reasons"] = int(at_risk.sum())
     out.attrs["n_reasons_skipped_dormant"] = int(in_bands.sum() - at_risk.sum())
     return out
+
+
+def explained_scorer(bundle: ModelBundle) -> tuple[ChurnScorer, list[str]]:
+    """The churn scorer the reasons explain: the deployed one, and a note when it cannot be.
+
+    A BG/NBD or blended scorer from a bundle trained before ``bgnbd_baseline`` has no reference
+    to measure BG/NBD's push from; its reasons stay the model's TreeSHAP, as they were.
+    """
+    scorer = ChurnScorer.from_dict(bundle.meta.get("churn_scorer"))
+    if scorer.kind == "model" or scorer.bgnbd_baseline is not None:
+        return scorer, []
+    note = (
+        f"reasons are the LightGBM model's, not the {scorer.kind} scorer's: the bundle has no "
+        "BG/NBD reference (trained before reasons explained the deployed scorer; retrain to get "
+        "them)"
+    )
+    return ChurnScorer(), [note]
 
 
 def has_discount_data(data: Dataset) -> bool:

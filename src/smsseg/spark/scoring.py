@@ -27,6 +27,7 @@ from smsseg.models.scoring import (
     BANDS,
     RiskBands,
     add_reasons,
+    explained_scorer,
     predict_scores,
 )
 
@@ -169,7 +170,7 @@ def collect_scores(
     )
     # what the driver-side functions would have noted: the notes depend on the bundle only
     probe = predict_scores(features.head(1), bundle, as_of, bands, has_discounts=has_discounts)
-    out.attrs["notes"] = probe.attrs["notes"]
+    out.attrs["notes"] = probe.attrs["notes"] + explained_scorer(bundle)[1]
     out.attrs["n_reasons"] = int(out["reasons"].notna().sum())
     return out
 
