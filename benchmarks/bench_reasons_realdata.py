@@ -30,13 +30,14 @@ from _data import commit
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / "_work"
 RESULTS = ROOT / "benchmarks" / "results"
+#: The rows of churn_realdata.md that can be trained (as of, horizon in days).
 GRID = (
     ("1997-06-30", 91),
     ("1997-09-30", 91),
     ("1997-09-30", 182),
     ("1997-12-31", 91),
     ("1997-12-31", 182),
-)  # fmt: skip  (the rows of churn_realdata.md that can be trained)
+)
 
 
 def largest_sum_gap(bundle, scorer, features) -> float:
@@ -48,11 +49,11 @@ def largest_sum_gap(bundle, scorer, features) -> float:
     M = model.prepare(features[list(model.feature_names_in_)])
     log_odds = scorer.bgnbd_log_odds(features)
     contrib = scorer_contributions(model, scorer, M, log_odds, scorer.bgnbd_baseline)
-    w = {"model": 1.0, "blend": scorer.blend_weight, "bgnbd": 0.0}[scorer.kind]
     bias = treeshap(model, M[:1])[0, -1]
     if scorer.kind == "model":  # TreeSHAP on the margin
         target = model.booster_.predict(M, raw_score=True, num_iteration=model.best_iteration_)
         return float(np.max(np.abs(contrib.sum(axis=1) - (target - bias))))
+    w = scorer.blend_weight if scorer.kind == "blend" else 0.0
     deployed = w * _logit(model.proba_from_matrix(M)) + (1 - w) * log_odds
     reference = w * model.log_odds_of_margin(np.array([bias]))[0] + (1 - w) * scorer.bgnbd_baseline
     return float(np.max(np.abs(contrib.sum(axis=1) - (deployed - reference))))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -65,7 +66,7 @@ CORRUPTION_GROUPS = [
 CORRUPTION = {c[0]: c[1:] for c in CORRUPTIONS}
 
 
-def _corrupted_dir(path, ids) -> object:
+def _corrupted_dir(path: Path, ids: list[str]) -> Path:
     tables = valid_tables()
     for i in ids:
         CORRUPTION[i][0](tables)
