@@ -45,6 +45,25 @@ def _shared_work() -> Path:
 
 WORK = _shared_work()
 RECORD = "DATA.json"
+#: The CDNOW backtests (as of, horizon in days) that can be trained: ``bench_churn_realdata.py``'s
+#: grid without 1997-06-30 / 182 days, which has no complete label window after enough history.
+CDNOW_BACKTESTS = (
+    ("1997-06-30", 91),
+    ("1997-09-30", 91),
+    ("1997-09-30", 182),
+    ("1997-12-31", 91),
+    ("1997-12-31", 182),
+)
+
+
+def cdnow_dir() -> Path:
+    """The real CDNOW tables (``smsseg.datasets.write_cdnow``), written once to ``WORK/cdnow``."""
+    from smsseg.datasets import write_cdnow
+
+    path = WORK / "cdnow"
+    if not (path / "orders.parquet").is_file():
+        write_cdnow(path)
+    return path
 
 
 def simulator_version() -> int:

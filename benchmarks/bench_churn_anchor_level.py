@@ -43,19 +43,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _data import CDNOW_BACKTESTS, cdnow_dir
 from scipy.optimize import brentq
 from scipy.special import expit
 
 ROOT = Path(__file__).resolve().parents[1]
-WORK = ROOT / "benchmarks" / "_work"
 RESULTS = ROOT / "benchmarks" / "results"
-ROWS = (
-    ("1997-06-30", 91),
-    ("1997-09-30", 91),
-    ("1997-09-30", 182),
-    ("1997-12-31", 91),
-    ("1997-12-31", 182),
-)
+ROWS = CDNOW_BACKTESTS
 RECENT_WINDOWS = (30, 61, 91)
 N_BOOT = 200
 #: Training seeds of the robustness study (the benchmark rows use the default seed).
@@ -187,16 +181,12 @@ def main() -> None:
     from sklearn.metrics import roc_auc_score
 
     from smsseg.data.load import load
-    from smsseg.datasets import write_cdnow
     from smsseg.models.backtest import run_backtest
     from smsseg.models.metrics import expected_calibration_error as ece
     from smsseg.models.train import TrainSettings
 
     load_before = Path("/proc/loadavg").read_text().split()[:3]
-    data_dir = WORK / "cdnow"
-    if not (data_dir / "orders.parquet").is_file():
-        write_cdnow(data_dir)
-    data = load(data_dir)
+    data = load(cdnow_dir())
     report = []
     start = time.perf_counter()
     for as_of, horizon in ROWS:

@@ -26,9 +26,9 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _data import cdnow_dir
 
 ROOT = Path(__file__).resolve().parents[1]
-WORK = ROOT / "benchmarks" / "_work"
 RESULTS = ROOT / "benchmarks" / "results"
 AS_OFS = ("1997-06-30", "1997-09-30", "1997-12-31")
 HORIZONS = (91, 182)
@@ -155,12 +155,8 @@ def main() -> None:
     warnings.simplefilter("ignore", UserWarning)
     logging.getLogger("smsseg").setLevel(logging.ERROR)
     from smsseg.data.load import load
-    from smsseg.datasets import write_cdnow
 
-    data_dir = WORK / "cdnow"
-    if not (data_dir / "orders.parquet").is_file():
-        write_cdnow(data_dir)
-    data = load(data_dir)
+    data = load(cdnow_dir())
     rows = []
     for as_of in AS_OFS:
         for horizon in HORIZONS:

@@ -4,7 +4,7 @@ Run by hand::
 
     .venv/bin/python benchmarks/bench_reasons_realdata.py
 
-For each CDNOW backtest of ``bench_churn_realdata.py`` (as-of ``T``, horizon ``H``): train with the
+For each CDNOW backtest that can be trained (``_data.CDNOW_BACKTESTS``: as-of ``T``, horizon ``H``): train with the
 defaults of ``smsseg train`` on the data up to ``T`` (:func:`smsseg.models.backtest.run_backtest`),
 build the scoring features at ``T``, score, and give reasons to the high band twice: explaining
 the deployed scorer (:func:`smsseg.models.scoring.add_reasons`) and, as before, the LightGBM
@@ -25,19 +25,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from _data import commit
+from _data import CDNOW_BACKTESTS, cdnow_dir, commit
 
 ROOT = Path(__file__).resolve().parents[1]
-WORK = ROOT / "benchmarks" / "_work"
 RESULTS = ROOT / "benchmarks" / "results"
-#: The rows of churn_realdata.md that can be trained (as of, horizon in days).
-GRID = (
-    ("1997-06-30", 91),
-    ("1997-09-30", 91),
-    ("1997-09-30", 182),
-    ("1997-12-31", 91),
-    ("1997-12-31", 182),
-)
 
 
 def largest_sum_gap(bundle, scorer, features) -> float:
@@ -121,15 +112,11 @@ def markdown(rows: list[dict], sha: str) -> str:
 
 def main() -> None:
     from smsseg.data.load import load
-    from smsseg.datasets import write_cdnow
 
     logging.disable(logging.WARNING)
     warnings.simplefilter("ignore")
-    data_dir = WORK / "cdnow"
-    if not (data_dir / "orders.parquet").exists() and not (data_dir / "orders.csv").exists():
-        write_cdnow(data_dir)
-    data = load(data_dir)
-    rows = [row(data, as_of, horizon) for as_of, horizon in GRID]
+    data = load(cdnow_dir())
+    rows = [row(data, as_of, horizon) for as_of, horizon in CDNOW_BACKTESTS]
     sha = commit()
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "reasons_realdata.json").write_text(
