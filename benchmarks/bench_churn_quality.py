@@ -27,6 +27,7 @@ import warnings
 from pathlib import Path
 
 import pandas as pd
+from _data import commit, data_line, data_record, simulated_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / "_work"
@@ -101,6 +102,8 @@ def _markdown(r: dict) -> str:
         f"trained on snapshots whose labels end by then ({r['validation']}). Deployed churn scorer: "
         f"**{r['champion']}**. Training took {r['train_seconds']:.0f} s. "
         f"MLflow run: experiment `smsseg-quality-churn`, run `{r['mlflow']['churn']}`.",
+        "",
+        f"Commit `{r['commit']}`. {r['data_line']}",
         "",
         *(f"{n[0].upper()}{n[1:]}." for n in r["notes"] if n.startswith("churn calibration:")),
         "",
@@ -178,16 +181,13 @@ def main() -> None:
     logging.disable(logging.WARNING)
     warnings.simplefilter("ignore")
     from smsseg.data.load import load
-    from smsseg.data.simulator import generate
     from smsseg.models.bundle import save_bundle
     from smsseg.models.hillstrom import evaluate
     from smsseg.models.metrics import improvement
     from smsseg.models.train import TrainSettings, train_models
     from smsseg.tracking import log_training
 
-    data_dir = WORK / f"sim{args.customers // 1000}k"
-    if not (data_dir / "orders.parquet").is_file():
-        generate(data_dir, n_customers=args.customers, seed=42)
+    data_dir = simulated_dir(args.customers, seed=42)
     data = load(data_dir)
     truth = pd.read_parquet(data_dir / "truth.parquet")
     start = time.perf_counter()
@@ -236,6 +236,9 @@ def main() -> None:
     print("hillstrom ...", flush=True)
     hill = evaluate(n_boot=args.n_boot, seed=42, learner_params={"n_jobs": args.threads or None})
     report = {
+        "commit": commit(),
+        "data": data_record(data_dir),
+        "data_line": data_line(data_dir),
         "customers": args.customers,
         "horizon_days": result.settings.horizon_days,
         "as_of": AS_OF,
